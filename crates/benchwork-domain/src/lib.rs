@@ -1,0 +1,21 @@
+//! The Benchwork laboratory model: validated value types and the rules that
+//! decide what may happen to them.
+//!
+//! Main types: [`staff::Role`] and [`staff::Permission`] (who may do what),
+//! [`staff::Username`] and [`staff::NewPassword`] (validated account input),
+//! [`audit::AuditEvent`] with [`audit::ChainVerifier`] (the tamper-evident
+//! audit trail), [`incident::NewIncident`] and [`incident::IncidentStatus`]
+//! (incidents and nonconformities), [`session::SessionPolicy`] and
+//! [`session::ThrottlePolicy`] (sign-in rules), [`job::RetryPolicy`].
+//!
+//! Architecture invariant: this crate does no I/O and never reads the clock;
+//! the current time is always an argument.
+#![warn(missing_docs)]
+
+pub mod audit;
+pub mod ids;
+pub mod incident;
+pub mod job;
+pub mod session;
+pub mod staff;
+pub mod time;

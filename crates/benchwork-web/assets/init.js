@@ -1,0 +1,2 @@
+import { initAll } from '/assets/nhsuk/nhsuk-frontend.min.js';
+initAll();

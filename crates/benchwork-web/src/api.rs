@@ -1,0 +1,486 @@
+//! The JSON API under `/api/v1`, for machine clients with API tokens
+//! (`Authorization: Bearer bwk_…`). Errors are RFC 9457 problem details.
+//! The OpenAPI document is served at `/api/v1/openapi.json`.
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use benchwork_app::incidents::IncidentInput;
+use benchwork_app::staff::AccountInput;
+use benchwork_app::{Actor, AppError, audit, auth, incidents, notifications, staff};
+use benchwork_domain::ids::{IncidentId, UserId};
+use benchwork_domain::staff::Permission;
+use benchwork_store::{IncidentFilter, IncidentRecord, UserRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::AppState;
+use crate::forms::FormState;
+use crate::session::source_address;
+
+/// An RFC 9457 problem details response.
+#[derive(Debug)]
+pub struct ApiError(AppError);
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        ApiError(error)
+    }
+}
+
+/// Problem details (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference identifying the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What went wrong here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Field-level problems, for invalid input.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+}
+
+/// One invalid field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    /// Field name.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind, title, detail, errors) = match self.0 {
+            AppError::Invalid(errors) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-input",
+                "The request is not valid",
+                None,
+                errors
+                    .into_iter()
+                    .map(|error| ProblemField { field: error.field, message: error.message })
+                    .collect(),
+            ),
+            AppError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found", None, Vec::new()),
+            AppError::Forbidden(message) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden", Some(message), Vec::new()),
+            AppError::Unauthenticated(message) => {
+                (StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", Some(message), Vec::new())
+            }
+            AppError::TooManyAttempts { until } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "Too many attempts",
+                Some(format!("try again after {until}")),
+                Vec::new(),
+            ),
+            AppError::Conflict(message) => (StatusCode::CONFLICT, "conflict", "Conflict", Some(message), Vec::new()),
+            AppError::Internal(error) => {
+                let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_uppercase();
+                tracing::error!(reference, error = format!("{error:#}"), "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    Some(format!("nothing was saved; reference {reference}")),
+                    Vec::new(),
+                )
+            }
+        };
+        let problem = Problem {
+            kind: format!("/api/v1/problems/{kind}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let mut response = (status, Json(problem)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// The caller of an API request, authenticated by bearer token.
+pub struct ApiCaller(pub Actor);
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or_else(|| AppError::Unauthenticated("send an API token as 'Authorization: Bearer <token>'".into()))?;
+        let source = source_address(parts);
+        Ok(ApiCaller(auth::authenticate_token(&state.ctx, token, &source).await?))
+    }
+}
+
+/// JSON body extractor whose rejection is problem details, not plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(AppError::invalid("body", rejection.body_text()).into()),
+        }
+    }
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/me", get(get_me))
+        .route("/users", get(get_users).post(post_user))
+        .route("/users/{id}", get(get_user))
+        .route("/incidents", get(get_incidents).post(post_incident))
+        .route("/incidents/{id}", get(get_incident).patch(patch_incident))
+        .route("/notifications", get(get_notifications))
+        .route("/audit-events", get(get_audit_events))
+        .fallback(|| async { ApiError(AppError::NotFound) })
+}
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Benchwork API", version = "1", description = "The JSON API of Benchwork. Authenticate with an API token: `Authorization: Bearer bwk_...` (administrators issue tokens on a staff member's or system identity's page, or with `benchwork user token`). Errors are RFC 9457 problem details."),
+    paths(get_me, get_users, post_user, get_user, get_incidents, post_incident, get_incident, patch_incident, get_notifications, get_audit_events),
+    components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The authenticated caller.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    id: String,
+    username: String,
+    display_name: String,
+    kind: String,
+    roles: Vec<String>,
+    departments: Vec<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 401, body = Problem)))]
+async fn get_me(ApiCaller(actor): ApiCaller) -> Json<Me> {
+    Json(Me {
+        id: actor.id.to_string(),
+        username: actor.username.clone(),
+        display_name: actor.display_name.clone(),
+        kind: actor.kind.code().into(),
+        roles: actor.roles.iter().map(|role| role.code().to_owned()).collect(),
+        departments: actor.departments.iter().map(ToString::to_string).collect(),
+    })
+}
+
+/// An account.
+#[derive(Serialize, ToSchema)]
+pub struct UserOut {
+    id: String,
+    username: String,
+    display_name: String,
+    kind: String,
+    roles: Vec<String>,
+    departments: Vec<String>,
+    disabled: bool,
+}
+
+impl From<&UserRecord> for UserOut {
+    fn from(user: &UserRecord) -> Self {
+        UserOut {
+            id: user.id.to_string(),
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            kind: user.kind.clone(),
+            roles: user.roles.clone(),
+            departments: user.departments.iter().map(ToString::to_string).collect(),
+            disabled: user.disabled_at.is_some(),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = [UserOut]), (status = 403, body = Problem)))]
+async fn get_users(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -> Result<Json<Vec<UserOut>>, ApiError> {
+    let users = staff::list_accounts(&state.ctx, &actor).await?;
+    Ok(Json(users.iter().filter(|user| user.id != UserId(uuid::Uuid::nil())).map(UserOut::from).collect()))
+}
+
+/// A new account.
+#[derive(Deserialize, ToSchema)]
+pub struct NewUser {
+    username: String,
+    display_name: String,
+    /// `person` (default) or `system`.
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    /// Department ids.
+    #[serde(default)]
+    departments: Vec<String>,
+    /// Temporary password, for people.
+    #[serde(default)]
+    password: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/users", request_body = NewUser, responses((status = 201, body = UserOut), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn post_user(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    ApiJson(input): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<UserOut>), ApiError> {
+    let user = staff::create_account(
+        &state.ctx,
+        &actor,
+        &AccountInput {
+            username: input.username,
+            display_name: input.display_name,
+            kind: input.kind,
+            roles: input.roles,
+            departments: input.departments,
+            password: input.password,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(UserOut::from(&user))))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}", params(("id" = String, Path)), responses((status = 200, body = UserOut), (status = 404, body = Problem)))]
+async fn get_user(State(state): State<AppState>, ApiCaller(actor): ApiCaller, Path(id): Path<String>) -> Result<Json<UserOut>, ApiError> {
+    let id = UserId::parse(&id).map_err(|_| AppError::NotFound)?;
+    let user = staff::get_account(&state.ctx, &actor, id).await?;
+    Ok(Json(UserOut::from(&user)))
+}
+
+/// An incident or nonconformity.
+#[derive(Serialize, ToSchema)]
+pub struct IncidentOut {
+    id: String,
+    reference: String,
+    department_id: String,
+    department: String,
+    kind: String,
+    category: String,
+    severity: String,
+    status: String,
+    title: String,
+    description: String,
+    outcome: Option<String>,
+    raised_by: String,
+    owner_id: Option<String>,
+    created_at: String,
+    updated_at: String,
+    closed_at: Option<String>,
+}
+
+impl From<&IncidentRecord> for IncidentOut {
+    fn from(record: &IncidentRecord) -> Self {
+        IncidentOut {
+            id: record.id.to_string(),
+            reference: benchwork_domain::incident::reference(record.number),
+            department_id: record.department_id.to_string(),
+            department: record.department_name.clone(),
+            kind: record.kind.clone(),
+            category: record.category.clone(),
+            severity: record.severity.clone(),
+            status: record.status.clone(),
+            title: record.title.clone(),
+            description: record.description.clone(),
+            outcome: record.outcome.clone(),
+            raised_by: record.raised_by_name.clone(),
+            owner_id: record.owner_id.map(|id| id.to_string()),
+            created_at: record.created_at.to_string(),
+            updated_at: record.updated_at.to_string(),
+            closed_at: record.closed_at.map(|at| at.to_string()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct IncidentQuery {
+    status: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents", params(("status" = Option<String>, Query, description = "open, under-investigation or closed")), responses((status = 200, body = [IncidentOut])))]
+async fn get_incidents(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Query(query): Query<IncidentQuery>,
+) -> Result<Json<Vec<IncidentOut>>, ApiError> {
+    let filter = IncidentFilter { status: query.status.filter(|status| !status.is_empty()), owner_id: None };
+    let records = incidents::list(&state.ctx, &actor, &filter).await?;
+    Ok(Json(records.iter().map(IncidentOut::from).collect()))
+}
+
+/// A new incident.
+#[derive(Deserialize, ToSchema)]
+pub struct NewIncidentIn {
+    department_id: String,
+    /// incident, near-miss or nonconformity.
+    kind: String,
+    category: String,
+    /// no-harm, low, moderate, severe or fatal.
+    severity: String,
+    title: String,
+    description: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents", request_body = NewIncidentIn, responses((status = 201, body = IncidentOut), (status = 422, body = Problem)))]
+async fn post_incident(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    ApiJson(input): ApiJson<NewIncidentIn>,
+) -> Result<(StatusCode, Json<IncidentOut>), ApiError> {
+    let record = incidents::raise(
+        &state.ctx,
+        &actor,
+        &IncidentInput {
+            department: input.department_id,
+            kind: input.kind,
+            category: input.category,
+            severity: input.severity,
+            title: input.title,
+            description: input.description,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(IncidentOut::from(&record))))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = String, Path)), responses((status = 200, body = IncidentOut), (status = 404, body = Problem)))]
+async fn get_incident(State(state): State<AppState>, ApiCaller(actor): ApiCaller, Path(id): Path<String>) -> Result<Json<IncidentOut>, ApiError> {
+    let id = IncidentId::parse(&id).map_err(|_| AppError::NotFound)?;
+    let (record, _links) = incidents::get(&state.ctx, &actor, id).await?;
+    Ok(Json(IncidentOut::from(&record)))
+}
+
+/// A change of status, owner or outcome.
+#[derive(Deserialize, ToSchema)]
+pub struct IncidentUpdateIn {
+    status: String,
+    #[serde(default)]
+    owner_id: Option<String>,
+    #[serde(default)]
+    outcome: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/incidents/{id}", params(("id" = String, Path)), request_body = IncidentUpdateIn, responses((status = 200, body = IncidentOut), (status = 422, body = Problem), (status = 409, body = Problem)))]
+async fn patch_incident(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<IncidentUpdateIn>,
+) -> Result<Json<IncidentOut>, ApiError> {
+    let id = IncidentId::parse(&id).map_err(|_| AppError::NotFound)?;
+    let record = incidents::update(
+        &state.ctx,
+        &actor,
+        id,
+        &input.status,
+        input.owner_id.as_deref().unwrap_or(""),
+        input.outcome.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok(Json(IncidentOut::from(&record)))
+}
+
+/// A notification.
+#[derive(Serialize, ToSchema)]
+pub struct NotificationOut {
+    id: String,
+    title: String,
+    body: String,
+    link: Option<String>,
+    created_at: String,
+    read: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/notifications", responses((status = 200, body = [NotificationOut])))]
+async fn get_notifications(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -> Result<Json<Vec<NotificationOut>>, ApiError> {
+    let inbox = notifications::inbox(&state.ctx, &actor, false).await?;
+    Ok(Json(
+        inbox
+            .into_iter()
+            .map(|item| NotificationOut {
+                id: item.id.to_string(),
+                title: item.title,
+                body: item.body,
+                link: item.link,
+                created_at: item.created_at.to_string(),
+                read: item.read_at.is_some(),
+            })
+            .collect(),
+    ))
+}
+
+/// Audit events as a FHIR R4 `Bundle` of `AuditEvent` resources, newest
+/// first. Filters: `person` (username or id), `patient`, `record`, `from`,
+/// `to` (YYYY-MM-DD, Europe/London), `offset`, `limit` (at most 1000).
+#[utoipa::path(get, path = "/api/v1/audit-events", params(
+    ("person" = Option<String>, Query), ("patient" = Option<String>, Query), ("record" = Option<String>, Query),
+    ("from" = Option<String>, Query), ("to" = Option<String>, Query), ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, description = "FHIR Bundle of AuditEvent"), (status = 403, body = Problem)))]
+async fn get_audit_events(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Query(fields): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    actor.require(Permission::ViewAuditTrail)?;
+    let form = FormState::from_fields(&fields);
+    let filter = crate::audit::parse_filter(&form).map_err(AppError::Invalid)?;
+    let offset = form.value("offset").parse::<i64>().unwrap_or(0).max(0);
+    let limit = form.value("limit").parse::<i64>().unwrap_or(100).clamp(1, 1000);
+    let page = audit::search(&state.ctx, &actor, &filter, limit, offset).await?;
+    let entries: Vec<serde_json::Value> = page
+        .events
+        .iter()
+        .map(|(seq, event)| {
+            serde_json::json!({
+                "fullUrl": format!("urn:uuid:{}", event.id),
+                "resource": benchwork_interfaces::fhir::AuditEvent::from_domain(event, *seq),
+            })
+        })
+        .collect();
+    let bundle = serde_json::json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": entries.len(),
+        "entry": entries,
+    });
+    Ok(([(header::CONTENT_TYPE, "application/fhir+json")], Json(bundle)).into_response())
+}
