@@ -1,1 +1,16 @@
+//! The one integration-test binary: every test starts the real application
+//! (see `helpers::spawn_app`) and, through `both_engines!`, runs on SQLite
+//! and on PostgreSQL.
 
+mod helpers;
+
+mod api;
+mod audit;
+mod auth;
+mod browser;
+mod cli;
+mod concurrency;
+mod docs;
+mod incidents;
+mod roles;
+mod storage;
