@@ -127,10 +127,10 @@ async fn background_loop(ctx: Ctx, registry: JobRegistry) {
         if let Err(error) = benchwork_app::audit::seal_audit(&ctx).await {
             tracing::error!(error = format!("{error:#}"), "sealing the audit trail failed");
         }
-        if n_ticks % 5 == 0 {
-            if let Err(error) = benchwork_app::jobs::run_due_jobs(&ctx, &registry).await {
-                tracing::error!(error = format!("{error:#}"), "running jobs failed");
-            }
+        if n_ticks.is_multiple_of(5)
+            && let Err(error) = benchwork_app::jobs::run_due_jobs(&ctx, &registry).await
+        {
+            tracing::error!(error = format!("{error:#}"), "running jobs failed");
         }
     }
 }

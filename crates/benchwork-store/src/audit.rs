@@ -214,13 +214,10 @@ impl Store {
                 None => None,
             }
         });
-        Ok(match row {
-            Some((seq, hash)) => Some(ChainHead {
-                seq: u64::try_from(seq).unwrap_or(0),
-                hash: hash_from(hash),
-            }),
-            None => None,
-        })
+        Ok(row.map(|(seq, hash)| ChainHead {
+            seq: u64::try_from(seq).unwrap_or(0),
+            hash: hash_from(hash),
+        }))
     }
 
     /// Seals up to `limit` committed, unsealed events in (recorded, id)

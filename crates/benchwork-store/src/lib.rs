@@ -75,6 +75,9 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
+/// Migration (version, description) pairs.
+pub type MigrationList = Vec<(i64, String)>;
+
 /// Shorthand for results of this crate.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -200,7 +203,7 @@ impl Store {
 
     /// Migration versions and names for both engines, for the test that
     /// checks they match.
-    pub fn migration_lists() -> (Vec<(i64, String)>, Vec<(i64, String)>) {
+    pub fn migration_lists() -> (MigrationList, MigrationList) {
         let list = |migrator: &sqlx::migrate::Migrator| {
             migrator
                 .iter()

@@ -193,6 +193,9 @@ macro_rules! insert_memberships {
     };
 }
 
+/// Role rows and department rows: (user id, role code), (user id, department id).
+type Memberships = (Vec<(Uuid, String)>, Vec<(Uuid, Uuid)>);
+
 impl Store {
     /// Creates a department.
     pub async fn create_department(
@@ -255,7 +258,7 @@ impl Store {
             return Ok(());
         }
         let single = (users.len() == 1).then(|| users[0].id.0);
-        let (roles, departments): (Vec<(Uuid, String)>, Vec<(Uuid, Uuid)>) = on_pool!(self, |pool| {
+        let (roles, departments): Memberships = on_pool!(self, |pool| {
             let role_rows = sqlx::query(
                 "SELECT user_id, role FROM user_role WHERE ($1 IS NULL OR user_id = $1) ORDER BY role",
             )

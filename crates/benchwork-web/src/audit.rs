@@ -70,10 +70,10 @@ pub(crate) fn parse_filter(form: &FormState) -> Result<AuditFilter, Vec<FieldErr
     filter.from = day("from", &mut errors);
     filter.to = day("to", &mut errors)
         .and_then(|start| start.checked_add(jiff::SignedDuration::from_hours(24)).ok());
-    if let (Some(from), Some(to)) = (filter.from, filter.to) {
-        if from >= to {
-            errors.push(FieldError::new("to", "The end date must be on or after the start date"));
-        }
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from >= to
+    {
+        errors.push(FieldError::new("to", "The end date must be on or after the start date"));
     }
     if errors.is_empty() { Ok(filter) } else { Err(errors) }
 }

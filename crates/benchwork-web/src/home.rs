@@ -55,10 +55,8 @@ pub(crate) fn redirect_with_flash(state: &AppState, to: &str, message: &str) -> 
 /// Clears the flash cookie once shown.
 pub(crate) fn with_flash_cleared(state: &AppState, had_flash: bool, response: impl IntoResponse) -> Response {
     let mut response = response.into_response();
-    if had_flash {
-        if let Ok(value) = set_cookie(state, FLASH_COOKIE, "", Some(0)).parse() {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
+    if had_flash && let Ok(value) = set_cookie(state, FLASH_COOKIE, "", Some(0)).parse() {
+        response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
 }
@@ -220,10 +218,12 @@ async fn post_sign_in(
                 next
             };
             (
-                [
+                // Two cookies: AppendHeaders keeps both (an array would
+                // replace the first with the second).
+                axum::response::AppendHeaders([
                     (header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &signed_in.token, None)),
                     (header::SET_COOKIE, set_cookie(&state, PRE_CSRF_COOKIE, "", Some(0))),
-                ],
+                ]),
                 Redirect::to(&to),
             )
                 .into_response()

@@ -1,1 +1,173 @@
-//! (being written)
+//! Browser tests: Debian's Chromium, headless, driven through chromedriver
+//! (WebDriver) by fantoccini. `scripts/test` installs both; with
+//! `BENCHWORK_TEST_REQUIRE_BROWSER=1` a missing browser fails the test
+//! instead of skipping it.
+
+use std::process::{Child, Command, Stdio};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::helpers::{Engine, spawn_app};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+struct Driver {
+    process: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// Starts chromedriver, or returns `None` (skipping) when the browser is not
+/// installed and not required.
+async fn start_browser() -> Option<(Driver, Client)> {
+    let installed = std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
+    if !installed {
+        assert!(
+            std::env::var("BENCHWORK_TEST_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "BENCHWORK_TEST_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing: run scripts/ensure-chromium"
+        );
+        eprintln!("browser test skipped: chromium or chromedriver is not installed (scripts/test installs them)");
+        return None;
+    }
+    let port = free_port();
+    let process = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting chromedriver");
+    let profile = tempfile::tempdir().expect("a browser profile folder");
+    let driver = Driver { process, port, _profile: profile };
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
+                format!("--user-data-dir={}", driver._profile.path().display()),
+                "--window-size=1280,1000",
+            ]
+        }),
+    );
+    // chromedriver takes a moment to listen.
+    let mut last_error = None;
+    for _ in 0..100 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+        {
+            Ok(client) => return Some((driver, client)),
+            Err(error) => {
+                last_error = Some(error.to_string());
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+    panic!("could not connect to chromedriver: {last_error:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_user_signs_in_and_sees_the_home_page() {
+    let app = spawn_app(Engine::Sqlite).await;
+    app.seed_demo().await;
+    let Some((_driver, browser)) = start_browser().await else {
+        return;
+    };
+    let outcome = async {
+        browser.goto(&format!("{}/", app.address)).await?;
+        // Not signed in: sent to the sign-in page.
+        assert!(browser.current_url().await?.path().starts_with("/sign-in"));
+        let heading = browser.find(Locator::Css("h1")).await?.text().await?;
+        assert_eq!(heading, "Sign in to Benchwork");
+
+        // A wrong password shows the refusal and keeps the username.
+        browser.find(Locator::Id("username")).await?.send_keys("associate").await?;
+        browser.find(Locator::Id("password")).await?.send_keys("not the password").await?;
+        browser.find(Locator::Id("sign-in")).await?.click().await?;
+        let refused = browser.find(Locator::Id("sign-in-refused")).await?.text().await?;
+        assert!(refused.contains("Enter a correct username and password"), "{refused}");
+        let kept = browser.find(Locator::Id("username")).await?.prop("value").await?;
+        assert_eq!(kept.as_deref(), Some("associate"));
+
+        // The right password, submitted from the keyboard.
+        let password = browser.find(Locator::Id("password")).await?;
+        password.send_keys("benchwork-demo\u{E007}").await?;
+        let heading = browser.wait().for_element(Locator::Css("h1.nhsuk-heading-l")).await?.text().await?;
+        assert_eq!(heading, "Your work queue");
+        let user = browser.find(Locator::Id("signed-in-user")).await?.text().await?;
+        assert!(user.contains("Asha Associate"), "{user}");
+        // The NHS.UK stylesheet loaded (the header is NHS blue).
+        let header_colour = browser
+            .execute("return getComputedStyle(document.querySelector('.nhsuk-header')).backgroundColor", vec![])
+            .await?;
+        assert_eq!(header_colour.as_str(), Some("rgb(0, 94, 184)"));
+        // Every form control on the page has a label or an accessible name.
+        let unlabelled = browser
+            .execute(
+                "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+                    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).length",
+                vec![],
+            )
+            .await?;
+        assert_eq!(unlabelled.as_i64(), Some(0));
+
+        // Signing out returns to the sign-in page.
+        browser.find(Locator::Id("sign-out")).await?.click().await?;
+        browser.wait().for_url(&url::Url::parse(&format!("{}/sign-in", app.address))?).await?;
+        Ok::<(), Box<dyn std::error::Error>>(())
+    }
+    .await;
+    let _ = browser.close().await;
+    outcome.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_incident_form_shows_an_error_summary_and_keeps_the_entry() {
+    let app = spawn_app(Engine::Sqlite).await;
+    app.seed_demo().await;
+    let Some((_driver, browser)) = start_browser().await else {
+        return;
+    };
+    let outcome = async {
+        browser.goto(&format!("{}/sign-in", app.address)).await?;
+        browser.find(Locator::Id("username")).await?.send_keys("associate").await?;
+        browser.find(Locator::Id("password")).await?.send_keys("benchwork-demo\u{E007}").await?;
+        browser.wait().for_element(Locator::Id("signed-in-user")).await?;
+        browser.goto(&format!("{}/incidents/new", app.address)).await?;
+        browser.find(Locator::Id("description")).await?.send_keys("Sample arrived leaking in the pod").await?;
+        browser.find(Locator::Id("submit-incident")).await?.click().await?;
+        let summary = browser.wait().for_element(Locator::Css(".nhsuk-error-summary")).await?;
+        let text = summary.text().await?;
+        assert!(text.contains("There is a problem"), "{text}");
+        assert!(text.contains("Enter a short title"), "{text}");
+        // The title says there is an error, and what was typed is kept.
+        assert!(browser.title().await?.starts_with("Error: "));
+        let kept = browser.find(Locator::Id("description")).await?.prop("value").await?;
+        assert_eq!(kept.as_deref(), Some("Sample arrived leaking in the pod"));
+        // The summary links to the fields.
+        let link = summary.find(Locator::Css("a[href='#title']")).await?;
+        link.click().await?;
+        Ok::<(), Box<dyn std::error::Error>>(())
+    }
+    .await;
+    let _ = browser.close().await;
+    outcome.unwrap();
+}

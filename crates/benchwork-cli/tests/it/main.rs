@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test starts the real application
 //! (see `helpers::spawn_app`) and, through `both_engines!`, runs on SQLite
 //! and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::field_reassign_with_default)]
 
 mod helpers;
 
@@ -12,5 +13,6 @@ mod cli;
 mod concurrency;
 mod docs;
 mod incidents;
+mod jobs;
 mod roles;
 mod storage;
