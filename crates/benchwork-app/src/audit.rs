@@ -112,10 +112,43 @@ pub async fn seal_audit(ctx: &Ctx) -> anyhow::Result<usize> {
     if let Some(head) = head {
         tracing::info!(audit_head = %head, n_sealed = n_total, "audit chain extended");
         if let Some(path) = &ctx.settings.audit_head_file {
+            check_recorded_head(ctx, path).await?;
             write_head_file(path, &head)?;
         }
     }
     Ok(n_total)
+}
+
+/// Refuses to move the head file forward when the chain in the database no
+/// longer contains the head it recorded last time (the tail was removed, or
+/// the chain was rewritten): overwriting it would erase the evidence.
+async fn check_recorded_head(ctx: &Ctx, path: &Path) -> anyhow::Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let recorded = read_head_file(path)?;
+    if recorded.seq == 0 {
+        return Ok(());
+    }
+    match ctx.store.audit_hash_at(recorded.seq).await? {
+        Some(hash) if hash == recorded.hash => Ok(()),
+        found => {
+            let problem = match found {
+                None => format!(
+                    "the audit trail no longer contains event {} recorded in {}: events were removed",
+                    recorded.seq,
+                    path.display()
+                ),
+                Some(_) => format!(
+                    "audit event {} no longer has the hash recorded in {}: the trail was rewritten",
+                    recorded.seq,
+                    path.display()
+                ),
+            };
+            tracing::error!(%problem, "audit trail tampering detected; the head file is left as it was");
+            anyhow::bail!("{problem}; run `benchwork audit verify --head-file {}`", path.display())
+        }
+    }
 }
 
 /// Replaces the head file atomically (write a temporary file, then rename),

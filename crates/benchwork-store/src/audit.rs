@@ -261,6 +261,22 @@ impl Store {
         Ok((head, n_sealed))
     }
 
+    /// The chain hash of the sealed event at `seq`, if there is one.
+    pub async fn audit_hash_at(&self, seq: u64) -> StoreResult<Option<Hash>> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        let bytes = on_pool!(self, |pool| {
+            match sqlx::query("SELECT hash FROM audit_event WHERE seq = $1")
+                .bind(seq)
+                .fetch_optional(pool)
+                .await?
+            {
+                Some(row) => Some(row.opt_bytes("hash")?),
+                None => None,
+            }
+        });
+        Ok(bytes.map(hash_from))
+    }
+
     /// How many events are waiting to be sealed.
     pub async fn count_unsealed_audit_events(&self) -> StoreResult<i64> {
         Ok(on_pool!(self, |pool| {

@@ -67,21 +67,6 @@ fn job_from_row(row: &impl RowExt) -> StoreResult<JobRecord> {
     })
 }
 
-const CLAIM_SQLITE: &str = "UPDATE job SET status = 'running', attempts = attempts + 1, lease_owner = $1, \
-    lease_token = $2, lease_until = $3, updated_at = $4 \
-    WHERE id = (SELECT id FROM job WHERE (status = 'queued' AND run_at <= $4) \
-                OR (status = 'running' AND lease_until < $4) ORDER BY run_at LIMIT 1) \
-    RETURNING id, kind, payload, status, run_at, attempts, interval_secs, last_error";
-
-// SKIP LOCKED lets several app servers claim different jobs at once without
-// waiting on each other; the lease lets a job held by a dead server be
-// claimed again once it expires.
-const CLAIM_POSTGRES: &str = "UPDATE job SET status = 'running', attempts = attempts + 1, lease_owner = $1, \
-    lease_token = $2, lease_until = $3, updated_at = $4 \
-    WHERE id = (SELECT id FROM job WHERE (status = 'queued' AND run_at <= $4) \
-                OR (status = 'running' AND lease_until < $4) ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
-    RETURNING id, kind, payload, status, run_at, attempts, interval_secs, last_error";
-
 impl Store {
     /// Enqueues a job. With a `dedupe_key` that already exists, nothing
     /// happens and `None` is returned.
@@ -116,8 +101,8 @@ impl Store {
     ) -> StoreResult<Option<ClaimedJob>> {
         let lease_token = Uuid::now_v7();
         let sql = match self.db {
-            Db::Sqlite(_) => CLAIM_SQLITE,
-            Db::Postgres(_) => CLAIM_POSTGRES,
+            Db::Sqlite(_) => crate::sqlite::CLAIM_JOB,
+            Db::Postgres(_) => crate::postgres::CLAIM_JOB,
         };
         let job = on_pool!(self, |pool| {
             match sqlx::query(sql)

@@ -4,9 +4,12 @@
 //! SQL common to both engines is written once: the [`on_pool!`] and
 //! [`in_tx!`] macros expand a query body for each engine's concrete pool or
 //! transaction type, so sqlx checks types per engine without the `Any`
-//! driver. What differs between the engines (pragmas and start-up checks, row
-//! locking for the job queue, the sealer's lock, online backup) lives in
-//! `sqlite.rs` and `postgres.rs` only.
+//! driver. What differs between the engines lives in `sqlite.rs` and
+//! `postgres.rs` (pragmas and start-up checks, the job-claim query with or
+//! without `SKIP LOCKED`, the advisory-lock key, online backup); the one
+//! other place that matches on the engine is the audit sealer in `audit.rs`,
+//! which takes the write lock (`BEGIN IMMEDIATE`) or the advisory lock before
+//! its shared body.
 //!
 //! Architecture invariant: this is the only crate with SQL. Every state
 //! change writes its audit event in the same transaction.

@@ -40,3 +40,12 @@ pub(crate) async fn describe_settings(pool: &PgPool) -> StoreResult<String> {
         "PostgreSQL {version}, fsync={fsync}, synchronous_commit={synchronous_commit}"
     ))
 }
+
+// SKIP LOCKED lets several app servers claim different jobs at once without
+// waiting on each other; the lease lets a job held by a dead server be
+// claimed again once it expires.
+pub(crate) const CLAIM_JOB: &str = "UPDATE job SET status = 'running', attempts = attempts + 1, lease_owner = $1, \
+    lease_token = $2, lease_until = $3, updated_at = $4 \
+    WHERE id = (SELECT id FROM job WHERE (status = 'queued' AND run_at <= $4) \
+                OR (status = 'running' AND lease_until < $4) ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
+    RETURNING id, kind, payload, status, run_at, attempts, interval_secs, last_error";

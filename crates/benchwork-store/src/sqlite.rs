@@ -77,3 +77,11 @@ pub(crate) async fn backup(pool: &SqlitePool, target: &std::path::Path) -> Store
     sqlx::query("VACUUM INTO $1").bind(target).execute(pool).await?;
     Ok(())
 }
+
+/// Claims the next due job. SQLite has one writer at a time, so a plain
+/// `UPDATE ... WHERE id = (SELECT ...)` cannot hand one job to two runners.
+pub(crate) const CLAIM_JOB: &str = "UPDATE job SET status = 'running', attempts = attempts + 1, lease_owner = $1, \
+    lease_token = $2, lease_until = $3, updated_at = $4 \
+    WHERE id = (SELECT id FROM job WHERE (status = 'queued' AND run_at <= $4) \
+                OR (status = 'running' AND lease_until < $4) ORDER BY run_at LIMIT 1) \
+    RETURNING id, kind, payload, status, run_at, attempts, interval_secs, last_error";

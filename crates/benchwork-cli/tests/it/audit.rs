@@ -293,6 +293,11 @@ both_engines!(audit_rows_cannot_be_updated_or_deleted_through_sql, |app| {
     assert!(deleted.contains("audit events cannot be deleted"), "{deleted}");
     let deleted_all = app.sql_fails("DELETE FROM audit_event").await;
     assert!(deleted_all.contains("audit events cannot be deleted"), "{deleted_all}");
+    if app.engine == Engine::Postgres {
+        // Row triggers do not fire for TRUNCATE; a statement trigger refuses it.
+        let truncated = app.sql_fails("TRUNCATE audit_event").await;
+        assert!(truncated.contains("audit events cannot be deleted"), "{truncated}");
+    }
 
     let report = benchwork_app::audit::verify_chain(&app.ctx.store, Some(head)).await.unwrap().unwrap();
     assert_eq!(report.n_events, head.seq);
@@ -438,3 +443,36 @@ async fn a_failed_read_event_write_fails_the_request() {
     assert_eq!(response.status(), reqwest::StatusCode::OK);
     assert!(response.text().await.unwrap().contains("id=\"audit-events\""));
 }
+
+both_engines!(sealing_never_moves_a_head_the_chain_no_longer_contains, |app| {
+    let head = sealed_demo(&app).await;
+    let head_file = app.config.audit_head_file();
+    assert_eq!(benchwork_app::audit::read_head_file(&head_file).unwrap(), head);
+    // Someone removes the tail, then new work is sealed.
+    drop_audit_triggers(&app).await;
+    app.sql(&format!("DELETE FROM audit_event WHERE seq > {}", head.seq - 3)).await;
+    app.seed_demo().await; // no-op: the demo exists
+    benchwork_app::incidents::raise_validated(
+        &app.ctx,
+        &benchwork_app::staff::operator("test"),
+        app.ctx.store.list_departments().await.unwrap()[0].id,
+        benchwork_domain::incident::NewIncident::new(
+            benchwork_domain::incident::IncidentKind::Nonconformity,
+            benchwork_domain::incident::IncidentCategory::Other,
+            benchwork_domain::incident::Severity::NoHarm,
+            "after the tampering",
+            "new work",
+        )
+        .unwrap(),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let sealed = benchwork_app::audit::seal_audit(&app.ctx).await;
+    let error = format!("{:#}", sealed.unwrap_err());
+    assert!(error.contains("events were removed"), "{error}");
+    // The head file still holds the evidence.
+    assert_eq!(benchwork_app::audit::read_head_file(&head_file).unwrap(), head);
+    let output = app.cli(&["audit", "verify", "--head-file", head_file.to_str().unwrap()]);
+    assert!(!output.status.success());
+});

@@ -131,6 +131,17 @@ CREATE TRIGGER audit_event_append_only
     BEFORE UPDATE OR DELETE ON audit_event
     FOR EACH ROW EXECUTE FUNCTION audit_event_guard();
 
+-- Row triggers do not fire for TRUNCATE; refuse it separately.
+CREATE FUNCTION audit_event_no_truncate() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'audit events cannot be deleted';
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER audit_event_no_truncate
+    BEFORE TRUNCATE ON audit_event
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_event_no_truncate();
+
 CREATE TABLE job (
     id UUID PRIMARY KEY,
     kind TEXT NOT NULL,
