@@ -74,7 +74,8 @@ fn run() -> anyhow::Result<ExitCode> {
     let measurement = runtime.block_on(async {
         match &options.postgres_admin_url {
             Some(admin_url) => {
-                with_postgres_database(admin_url, |url| async move { measure(&url, options).await }).await
+                with_postgres_database(admin_url, |url| async move { measure(&url, options).await })
+                    .await
             }
             None => {
                 let folder = tempfile::tempdir().context("creating a temporary folder")?;
@@ -202,11 +203,17 @@ impl Measurement {
 /// Builds the chain at `url`, then times the verification and the baseline.
 async fn measure(url: &str, options: &Options) -> anyhow::Result<Measurement> {
     let n_events = options.n_events;
-    let mode = if options.bench_mode { "bench" } else { "smoke test" };
+    let mode = if options.bench_mode {
+        "bench"
+    } else {
+        "smoke test"
+    };
     println!("audit verify benchmark ({mode}): {n_events} events");
 
     // Arrange (not timed): a fresh database holding one sealed chain.
-    let store = Store::connect(url).await.context("opening the benchmark database")?;
+    let store = Store::connect(url)
+        .await
+        .context("opening the benchmark database")?;
     let engine = store.describe_settings().await?;
     println!("engine: {engine}");
     let setup_started = Instant::now();
@@ -240,7 +247,10 @@ async fn measure(url: &str, options: &Options) -> anyhow::Result<Measurement> {
     let sealed_in = sealing_started.elapsed();
     let head: ChainHead = head.context("the setup sealed no events")?;
     if n_sealed_total != n_events || head.seq != n_events {
-        bail!("sealed {n_sealed_total} events up to {}, expected {n_events}", head.seq);
+        bail!(
+            "sealed {n_sealed_total} events up to {}, expected {n_events}",
+            head.seq
+        );
     }
     println!(
         "setup (not timed): appended in {:.1} s, sealed in {:.1} s, head {head}",
@@ -255,7 +265,9 @@ async fn measure(url: &str, options: &Options) -> anyhow::Result<Measurement> {
         let report = verify_chain(&store, None)
             .await
             .context("verifying the chain")?
-            .map_err(|fault| anyhow::anyhow!("the freshly sealed chain does not verify: {fault}"))?;
+            .map_err(|fault| {
+                anyhow::anyhow!("the freshly sealed chain does not verify: {fault}")
+            })?;
         let elapsed = started.elapsed();
         if report.n_events != n_events || report.head != Some(head) || report.n_unsealed != 0 {
             bail!(
@@ -309,7 +321,10 @@ async fn measure(url: &str, options: &Options) -> anyhow::Result<Measurement> {
         }
         let elapsed = started.elapsed();
         if prev_hash != head.hash {
-            bail!("the in-memory chain ends at {}, not at the head {head}", hex::encode(prev_hash));
+            bail!(
+                "the in-memory chain ends at {}, not at the head {head}",
+                hex::encode(prev_hash)
+            );
         }
         baseline.push(elapsed);
     }
@@ -381,7 +396,11 @@ fn print_summary(measurement: &Measurement) {
         thousands(rate(measurement.n_events, median(&measurement.read_only))),
         thousands(measurement.baseline_rate()),
         ratio,
-        if ratio >= AIM_PERCENT { "met" } else { "NOT met" }
+        if ratio >= AIM_PERCENT {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 }
 
@@ -476,15 +495,26 @@ impl EventGenerator {
                     "{}.{}{}",
                     rng.pick(FIRST_NAMES),
                     rng.pick(SURNAMES),
-                    if idx >= 30 { idx.to_string() } else { String::new() }
+                    if idx >= 30 {
+                        idx.to_string()
+                    } else {
+                        String::new()
+                    }
                 );
                 let n_departments = 1 + rng.below(2) as usize;
                 Person {
                     id: UserId(rng.uuid_v4()),
                     username,
                     roles: *rng.pick(ROLE_SETS),
-                    departments: (0..n_departments).map(|_| *rng.pick(&departments)).collect(),
-                    address: format!("10.{}.{}.{}", 20 + rng.below(4), rng.below(256), 1 + rng.below(254)),
+                    departments: (0..n_departments)
+                        .map(|_| *rng.pick(&departments))
+                        .collect(),
+                    address: format!(
+                        "10.{}.{}.{}",
+                        20 + rng.below(4),
+                        rng.below(256),
+                        1 + rng.below(254)
+                    ),
                 }
             })
             .collect();
@@ -516,7 +546,9 @@ impl EventGenerator {
         let mut counter_random = [0_u8; 10];
         counter_random[..8].copy_from_slice(&self.rng.next().to_be_bytes());
         counter_random[8..].copy_from_slice(&self.rng.next().to_be_bytes()[..2]);
-        let id = AuditEventId(uuid::Builder::from_unix_timestamp_millis(millis, &counter_random).into_uuid());
+        let id = AuditEventId(
+            uuid::Builder::from_unix_timestamp_millis(millis, &counter_random).into_uuid(),
+        );
 
         let person_idx = self.rng.below(self.people.len() as u64) as usize;
         let person = &self.people[person_idx];

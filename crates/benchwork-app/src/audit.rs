@@ -72,7 +72,11 @@ impl ReadEventWriter {
         answer
             .await
             .map_err(|_| anyhow::anyhow!("the audit writer stopped before answering"))?
-            .map_err(|error| AppError::Internal(anyhow::anyhow!("could not record the read in the audit trail: {error}")))
+            .map_err(|error| {
+                AppError::Internal(anyhow::anyhow!(
+                    "could not record the read in the audit trail: {error}"
+                ))
+            })
     }
 }
 
@@ -146,7 +150,10 @@ async fn check_recorded_head(ctx: &Ctx, path: &Path) -> anyhow::Result<()> {
                 ),
             };
             tracing::error!(%problem, "audit trail tampering detected; the head file is left as it was");
-            anyhow::bail!("{problem}; run `benchwork audit verify --head-file {}`", path.display())
+            anyhow::bail!(
+                "{problem}; run `benchwork audit verify --head-file {}`",
+                path.display()
+            )
         }
     }
 }
@@ -156,8 +163,12 @@ async fn check_recorded_head(ctx: &Ctx, path: &Path) -> anyhow::Result<()> {
 pub fn write_head_file(path: &Path, head: &ChainHead) -> anyhow::Result<()> {
     use anyhow::Context;
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating the folder of the audit head file {}", path.display()))?;
+        std::fs::create_dir_all(parent).with_context(|| {
+            format!(
+                "creating the folder of the audit head file {}",
+                path.display()
+            )
+        })?;
     }
     let temporary = path.with_extension("tmp");
     std::fs::write(&temporary, format!("{head}\n"))
@@ -172,7 +183,8 @@ pub fn read_head_file(path: &Path) -> anyhow::Result<ChainHead> {
     use anyhow::Context;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the audit head file {}", path.display()))?;
-    ChainHead::parse(&text).with_context(|| format!("reading the audit head file {}", path.display()))
+    ChainHead::parse(&text)
+        .with_context(|| format!("reading the audit head file {}", path.display()))
 }
 
 /// What a successful verification found.

@@ -14,7 +14,6 @@ use benchwork_store::{ApiTokenRecord, SessionRecord, StoreError, UserRecord};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-
 use crate::{Actor, AppError, AppResult, Ctx, HashingParams, audit_event, new_uuid};
 
 /// Hashes a password with argon2id on a blocking thread.
@@ -32,8 +31,13 @@ pub async fn hash_password(params: HashingParams, password: String) -> AppResult
 }
 
 fn hasher(params: HashingParams) -> anyhow::Result<Argon2<'static>> {
-    let params = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
-        .map_err(|error| anyhow::anyhow!("argon2 parameters: {error}"))?;
+    let params = Params::new(
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        None,
+    )
+    .map_err(|error| anyhow::anyhow!("argon2 parameters: {error}"))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -41,8 +45,13 @@ fn hasher(params: HashingParams) -> anyhow::Result<Argon2<'static>> {
 /// parameters are read from the hash itself.
 async fn verify_password(hash: String, password: String) -> AppResult<bool> {
     tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&hash).map_err(|error| anyhow::anyhow!("stored password hash: {error}"))?;
-        Ok::<bool, anyhow::Error>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|error| anyhow::anyhow!("stored password hash: {error}"))?;
+        Ok::<bool, anyhow::Error>(
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
+        )
     })
     .await
     .map_err(|error| anyhow::anyhow!("checking a password: {error}"))?
@@ -70,7 +79,8 @@ pub fn actor_from(user: &UserRecord, source_address: Option<String>) -> AppResul
         .map(|code| Role::parse(code))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| anyhow::anyhow!("account {}: {error}", user.username))?;
-    let kind = AccountKind::parse(&user.kind).map_err(|error| anyhow::anyhow!("account {}: {error}", user.username))?;
+    let kind = AccountKind::parse(&user.kind)
+        .map_err(|error| anyhow::anyhow!("account {}: {error}", user.username))?;
     Ok(Actor {
         id: user.id,
         username: user.username.clone(),
@@ -134,7 +144,10 @@ pub async fn sign_in(
     source_address: &str,
 ) -> AppResult<SignedIn> {
     let now = ctx.now();
-    let typed = username.trim().to_ascii_lowercase();
+    let typed = username
+        .trim()
+        .to_ascii_lowercase()
+        .replace('\0', "\u{fffd}");
     if typed.is_empty() || password.is_empty() {
         let mut errors = Vec::new();
         if typed.is_empty() {
@@ -162,7 +175,13 @@ pub async fn sign_in(
             )
         });
     if let Some(until) = locked {
-        let event = anonymous_event(ctx, &typed, source_address, "session.sign-in", "refused: too many failed attempts");
+        let event = anonymous_event(
+            ctx,
+            &typed,
+            source_address,
+            "session.sign-in",
+            "refused: too many failed attempts",
+        );
         ctx.store.append_audit_events(&[event]).await?;
         return Err(AppError::TooManyAttempts { until });
     }
@@ -173,7 +192,9 @@ pub async fn sign_in(
         Err(error) => return Err(error.into()),
     };
     let usable = user.as_ref().filter(|user| {
-        user.disabled_at.is_none() && user.kind == AccountKind::Person.code() && user.password_hash.is_some()
+        user.disabled_at.is_none()
+            && user.kind == AccountKind::Person.code()
+            && user.password_hash.is_some()
     });
     // Always run one hash check so that response time does not tell whether
     // the username exists.
@@ -187,7 +208,9 @@ pub async fn sign_in(
             let reason = match &user {
                 None => "refused: unknown username",
                 Some(user) if user.disabled_at.is_some() => "refused: account disabled",
-                Some(user) if user.kind != AccountKind::Person.code() => "refused: system identities cannot sign in",
+                Some(user) if user.kind != AccountKind::Person.code() => {
+                    "refused: system identities cannot sign in"
+                }
                 Some(_) => "refused: wrong password",
             };
             let mut event = anonymous_event(ctx, &typed, source_address, "session.sign-in", reason);
@@ -295,8 +318,15 @@ pub async fn resolve_session(
 
 /// Signs out: the session ends on the server, not just in the browser.
 pub async fn sign_out(ctx: &Ctx, session: &ActiveSession) -> AppResult<()> {
-    let event = audit_event(&session.actor, ctx.now(), AuditAction::Execute, "session.sign-out");
-    ctx.store.delete_session(&session.token_hash, &[event]).await?;
+    let event = audit_event(
+        &session.actor,
+        ctx.now(),
+        AuditAction::Execute,
+        "session.sign-out",
+    );
+    ctx.store
+        .delete_session(&session.token_hash, &[event])
+        .await?;
     Ok(())
 }
 
@@ -311,15 +341,25 @@ pub struct IssuedToken {
 
 /// Issues an API token for `user_id` (a person, or a system identity for an
 /// interface or instrument). Only administrators may issue tokens.
-pub async fn issue_api_token(ctx: &Ctx, actor: &Actor, user_id: UserId, label: &str) -> AppResult<IssuedToken> {
+pub async fn issue_api_token(
+    ctx: &Ctx,
+    actor: &Actor,
+    user_id: UserId,
+    label: &str,
+) -> AppResult<IssuedToken> {
     actor.require(benchwork_domain::staff::Permission::ManageStaff)?;
     let label = label.trim();
-    if label.is_empty() || label.chars().count() > 100 {
-        return Err(AppError::invalid("label", "Enter what the token is for (up to 100 characters)"));
+    if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "label",
+            "Enter what the token is for (up to 100 characters)",
+        ));
     }
     let user = ctx.store.get_user(user_id).await?;
     if user.disabled_at.is_some() {
-        return Err(AppError::Conflict("the account is disabled; enable it before issuing a token".into()));
+        return Err(AppError::Conflict(
+            "the account is disabled; enable it before issuing a token".into(),
+        ));
     }
     let now = ctx.now();
     let token = format!("bwk_{}", random_token());
@@ -337,17 +377,27 @@ pub async fn issue_api_token(ctx: &Ctx, actor: &Actor, user_id: UserId, label: &
     event.entity_id = Some(record.id.to_string());
     event.detail = Some(format!("token '{label}' for {}", user.username));
     ctx.store.create_api_token(&record, &[event]).await?;
-    Ok(IssuedToken { id: record.id, token })
+    Ok(IssuedToken {
+        id: record.id,
+        token,
+    })
 }
 
 /// Revokes an API token.
-pub async fn revoke_api_token(ctx: &Ctx, actor: &Actor, user_id: UserId, token_id: ApiTokenId) -> AppResult<()> {
+pub async fn revoke_api_token(
+    ctx: &Ctx,
+    actor: &Actor,
+    user_id: UserId,
+    token_id: ApiTokenId,
+) -> AppResult<()> {
     actor.require(benchwork_domain::staff::Permission::ManageStaff)?;
     let now = ctx.now();
     let mut event = audit_event(actor, now, AuditAction::Update, "api-token.revoke");
     event.entity_type = Some("ApiToken".into());
     event.entity_id = Some(token_id.to_string());
-    ctx.store.revoke_api_token(token_id, user_id, now, &[event]).await?;
+    ctx.store
+        .revoke_api_token(token_id, user_id, now, &[event])
+        .await?;
     Ok(())
 }
 
@@ -378,7 +428,6 @@ pub async fn authenticate_token(ctx: &Ctx, token: &str, source_address: &str) ->
     actor.must_change_password = false;
     Ok(actor)
 }
-
 
 /// Checks a password against a stored hash (for a person confirming their
 /// current password).

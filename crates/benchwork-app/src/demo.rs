@@ -30,16 +30,66 @@ pub struct DemoAccount {
 /// Every demo account: one per role in blood sciences, and an associate in
 /// cardiac physiology who cannot see blood sciences' records.
 pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
-    DemoAccount { username: "apprentice", display_name: "Alex Apprentice", role: Role::Apprentice, departments: &["BLOOD"] },
-    DemoAccount { username: "associate", display_name: "Asha Associate", role: Role::Associate, departments: &["BLOOD"] },
-    DemoAccount { username: "practitioner", display_name: "Priya Practitioner", role: Role::Practitioner, departments: &["BLOOD"] },
-    DemoAccount { username: "scientist", display_name: "Sam Scientist", role: Role::ClinicalScientist, departments: &["BLOOD"] },
-    DemoAccount { username: "consultant", display_name: "Dr Chris Consultant", role: Role::Consultant, departments: &["BLOOD", "CARDIAC"] },
-    DemoAccount { username: "quality", display_name: "Quinn Quality", role: Role::QualityManager, departments: &["BLOOD", "CARDIAC"] },
-    DemoAccount { username: "manager", display_name: "Morgan Manager", role: Role::ServiceManager, departments: &["BLOOD", "CARDIAC"] },
-    DemoAccount { username: "auditor", display_name: "Avery Auditor", role: Role::Auditor, departments: &["BLOOD", "CARDIAC"] },
-    DemoAccount { username: "admin", display_name: "Ari Administrator", role: Role::Administrator, departments: &[] },
-    DemoAccount { username: "cardiac.associate", display_name: "Casey Cardiac", role: Role::Associate, departments: &["CARDIAC"] },
+    DemoAccount {
+        username: "apprentice",
+        display_name: "Alex Apprentice",
+        role: Role::Apprentice,
+        departments: &["BLOOD"],
+    },
+    DemoAccount {
+        username: "associate",
+        display_name: "Asha Associate",
+        role: Role::Associate,
+        departments: &["BLOOD"],
+    },
+    DemoAccount {
+        username: "practitioner",
+        display_name: "Priya Practitioner",
+        role: Role::Practitioner,
+        departments: &["BLOOD"],
+    },
+    DemoAccount {
+        username: "scientist",
+        display_name: "Sam Scientist",
+        role: Role::ClinicalScientist,
+        departments: &["BLOOD"],
+    },
+    DemoAccount {
+        username: "consultant",
+        display_name: "Dr Chris Consultant",
+        role: Role::Consultant,
+        departments: &["BLOOD", "CARDIAC"],
+    },
+    DemoAccount {
+        username: "quality",
+        display_name: "Quinn Quality",
+        role: Role::QualityManager,
+        departments: &["BLOOD", "CARDIAC"],
+    },
+    DemoAccount {
+        username: "manager",
+        display_name: "Morgan Manager",
+        role: Role::ServiceManager,
+        departments: &["BLOOD", "CARDIAC"],
+    },
+    DemoAccount {
+        username: "auditor",
+        display_name: "Avery Auditor",
+        role: Role::Auditor,
+        departments: &["BLOOD", "CARDIAC"],
+    },
+    DemoAccount {
+        username: "admin",
+        display_name: "Ari Administrator",
+        role: Role::Administrator,
+        departments: &[],
+    },
+    DemoAccount {
+        username: "cardiac.associate",
+        display_name: "Casey Cardiac",
+        role: Role::Associate,
+        departments: &["CARDIAC"],
+    },
 ];
 
 /// Creates the demo department unless it exists. Returns whether it was
@@ -52,8 +102,15 @@ pub async fn seed(ctx: &Ctx) -> AppResult<bool> {
     }
     let system = operator("demo");
     let blood = create_department_unchecked(ctx, &system, "BLOOD", "Blood sciences").await?;
-    let cardiac = create_department_unchecked(ctx, &system, "CARDIAC", "Cardiac physiology").await?;
-    let department_id = |code: &str| if code == "BLOOD" { blood.id } else { cardiac.id };
+    let cardiac =
+        create_department_unchecked(ctx, &system, "CARDIAC", "Cardiac physiology").await?;
+    let department_id = |code: &str| {
+        if code == "BLOOD" {
+            blood.id
+        } else {
+            cardiac.id
+        }
+    };
     for account in DEMO_ACCOUNTS {
         create_account_unchecked(
             ctx,
@@ -63,7 +120,11 @@ pub async fn seed(ctx: &Ctx) -> AppResult<bool> {
                 display_name: account.display_name.into(),
                 kind: "person".into(),
                 roles: vec![account.role.code().into()],
-                departments: account.departments.iter().map(|code| department_id(code).to_string()).collect(),
+                departments: account
+                    .departments
+                    .iter()
+                    .map(|code| department_id(code).to_string())
+                    .collect(),
                 password: DEMO_PASSWORD.into(),
             },
         )
@@ -83,7 +144,10 @@ pub async fn seed(ctx: &Ctx) -> AppResult<bool> {
     )
     .await?;
 
-    let associate = crate::auth::actor_from(&ctx.store.get_user_by_username("associate").await?, Some("demo".into()))?;
+    let associate = crate::auth::actor_from(
+        &ctx.store.get_user_by_username("associate").await?,
+        Some("demo".into()),
+    )?;
     raise_validated(
         ctx,
         &associate,
@@ -100,8 +164,10 @@ pub async fn seed(ctx: &Ctx) -> AppResult<bool> {
         vec![],
     )
     .await?;
-    let cardiac_associate =
-        crate::auth::actor_from(&ctx.store.get_user_by_username("cardiac.associate").await?, Some("demo".into()))?;
+    let cardiac_associate = crate::auth::actor_from(
+        &ctx.store.get_user_by_username("cardiac.associate").await?,
+        Some("demo".into()),
+    )?;
     raise_validated(
         ctx,
         &cardiac_associate,
@@ -120,4 +186,3 @@ pub async fn seed(ctx: &Ctx) -> AppResult<bool> {
     .await?;
     Ok(true)
 }
-

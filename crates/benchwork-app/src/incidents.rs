@@ -3,7 +3,8 @@
 use benchwork_domain::audit::AuditAction;
 use benchwork_domain::ids::{DepartmentId, IncidentId, UserId};
 use benchwork_domain::incident::{
-    IncidentCategory, IncidentChange, IncidentKind, IncidentStatus, NewIncident, Severity, check_change, reference,
+    IncidentCategory, IncidentChange, IncidentKind, IncidentStatus, NewIncident, Severity,
+    check_change, reference,
 };
 use benchwork_domain::staff::{Permission, Role};
 use benchwork_store::{IncidentFilter, IncidentLinkRecord, IncidentRecord, NewIncidentRecord};
@@ -48,7 +49,10 @@ pub async fn raise(ctx: &Ctx, actor: &Actor, input: &IncidentInput) -> AppResult
     let department = match DepartmentId::parse(&input.department) {
         Ok(id) if actor.in_department(id) => Some(id),
         _ => {
-            errors.push(FieldError::new("department", "select one of your departments"));
+            errors.push(FieldError::new(
+                "department",
+                "select one of your departments",
+            ));
             None
         }
     };
@@ -65,21 +69,39 @@ pub async fn raise(ctx: &Ctx, actor: &Actor, input: &IncidentInput) -> AppResult
     if severity.is_none() {
         errors.push(FieldError::new("severity", E::InvalidSeverity));
     }
-    let title = input.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
-        errors.push(FieldError::new("title", E::InvalidTitle));
-    }
-    let description = input.description.trim();
-    if description.is_empty() || description.chars().count() > 10_000 {
-        errors.push(FieldError::new("description", E::InvalidDescription));
-    }
-    let (Some(department), Some(kind), Some(category), Some(severity), true) =
-        (department, kind, category, severity, errors.is_empty())
+    let title = benchwork_domain::incident::validate_title(&input.title)
+        .map_err(|error| errors.push(FieldError::new("title", error)))
+        .ok();
+    let description = benchwork_domain::incident::validate_description(&input.description)
+        .map_err(|error| errors.push(FieldError::new("description", error)))
+        .ok();
+    let (
+        Some(department),
+        Some(kind),
+        Some(category),
+        Some(severity),
+        Some(title),
+        Some(description),
+        true,
+    ) = (
+        department,
+        kind,
+        category,
+        severity,
+        title,
+        description,
+        errors.is_empty(),
+    )
     else {
         return Err(AppError::Invalid(errors));
     };
-    let incident = NewIncident::new(kind, category, severity, title, description)
-        .map_err(|error| AppError::invalid("description", error))?;
+    let incident = NewIncident {
+        kind,
+        category,
+        severity,
+        title,
+        description,
+    };
     raise_validated(ctx, actor, department, incident, Vec::new()).await
 }
 
@@ -141,13 +163,21 @@ pub async fn raise_validated(
 }
 
 /// The incidents of the actor's departments.
-pub async fn list(ctx: &Ctx, actor: &Actor, filter: &IncidentFilter) -> AppResult<Vec<IncidentRecord>> {
+pub async fn list(
+    ctx: &Ctx,
+    actor: &Actor,
+    filter: &IncidentFilter,
+) -> AppResult<Vec<IncidentRecord>> {
     actor.require(Permission::ViewDepartmentRecords)?;
     Ok(ctx.store.list_incidents(actor.id, filter, 500).await?)
 }
 
 /// One incident of the actor's departments, with its linked records.
-pub async fn get(ctx: &Ctx, actor: &Actor, id: IncidentId) -> AppResult<(IncidentRecord, Vec<IncidentLinkRecord>)> {
+pub async fn get(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: IncidentId,
+) -> AppResult<(IncidentRecord, Vec<IncidentLinkRecord>)> {
     actor.require(Permission::ViewDepartmentRecords)?;
     let record = ctx.store.get_incident(id, actor.id).await?;
     let links = ctx.store.list_incident_links(id).await?;
@@ -168,7 +198,10 @@ pub async fn update(
     let mut errors = Vec::new();
     let status = IncidentStatus::parse(status);
     if status.is_none() {
-        errors.push(FieldError::new("status", benchwork_domain::incident::IncidentError::InvalidStatus));
+        errors.push(FieldError::new(
+            "status",
+            benchwork_domain::incident::IncidentError::InvalidStatus,
+        ));
     }
     let owner = match owner.trim() {
         "" => None,
@@ -182,8 +215,13 @@ pub async fn update(
     };
     if let Some(owner) = owner {
         match ctx.store.get_user(owner).await {
-            Ok(user) if user.departments.contains(&before.department_id) && user.disabled_at.is_none() => {}
-            _ => errors.push(FieldError::new("owner", "the owner must be an active member of the incident's department")),
+            Ok(user)
+                if user.departments.contains(&before.department_id)
+                    && user.disabled_at.is_none() => {}
+            _ => errors.push(FieldError::new(
+                "owner",
+                "the owner must be an active member of the incident's department",
+            )),
         }
     }
     let current = IncidentStatus::parse(&before.status)
@@ -192,13 +230,25 @@ pub async fn update(
         return Err(AppError::Invalid(errors));
     };
     let outcome = Some(outcome.trim().to_owned()).filter(|text| !text.is_empty());
+    if outcome.as_deref().is_some_and(|text| {
+        text.chars().count() > 10_000
+            || benchwork_domain::incident::has_control_characters(text, true)
+    }) {
+        errors.push(FieldError::new(
+            "outcome",
+            "enter the outcome as plain text (up to 10,000 characters)",
+        ));
+    }
     let change = IncidentChange {
         status,
         owner,
         outcome: outcome.clone(),
     };
     if let Err(error) = check_change(current, &change) {
-        let field = if matches!(error, benchwork_domain::incident::IncidentError::OutcomeRequired) {
+        let field = if matches!(
+            error,
+            benchwork_domain::incident::IncidentError::OutcomeRequired
+        ) {
             "outcome"
         } else {
             "status"

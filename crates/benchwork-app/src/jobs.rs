@@ -24,7 +24,10 @@ use jiff::{SignedDuration, Timestamp};
 use crate::Ctx;
 
 /// A job handler: a plain async function of the context and the job.
-pub type JobFn = for<'a> fn(&'a Ctx, &'a JobRecord) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
+pub type JobFn = for<'a> fn(
+    &'a Ctx,
+    &'a JobRecord,
+) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
 /// Handlers by job kind.
 #[derive(Clone, Default)]
@@ -89,7 +92,12 @@ pub async fn schedule_recurring(ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 /// Queues a one-off job.
-pub async fn enqueue(ctx: &Ctx, kind: &str, payload: serde_json::Value, run_at: Timestamp) -> anyhow::Result<()> {
+pub async fn enqueue(
+    ctx: &Ctx,
+    kind: &str,
+    payload: serde_json::Value,
+    run_at: Timestamp,
+) -> anyhow::Result<()> {
     ctx.store
         .enqueue_job(
             &NewJob {
@@ -125,7 +133,11 @@ pub async fn run_due_jobs(ctx: &Ctx, registry: &JobRegistry) -> anyhow::Result<u
     }
 }
 
-async fn run_claimed(ctx: &Ctx, registry: &JobRegistry, claimed: &ClaimedJob) -> anyhow::Result<()> {
+async fn run_claimed(
+    ctx: &Ctx,
+    registry: &JobRegistry,
+    claimed: &ClaimedJob,
+) -> anyhow::Result<()> {
     let job = &claimed.job;
     let span = tracing::info_span!("job", kind = %job.kind, id = %job.id, attempt = job.attempts);
     let _entered = span.enter();
@@ -171,7 +183,9 @@ async fn run_claimed(ctx: &Ctx, registry: &JobRegistry, claimed: &ClaimedJob) ->
                     job.interval_secs
                         .and_then(|secs| now.checked_add(SignedDuration::from_secs(secs)).ok())
                 });
-            ctx.store.fail_job(claimed, &format!("{error:#}"), retry_at, now).await
+            ctx.store
+                .fail_job(claimed, &format!("{error:#}"), retry_at, now)
+                .await
         }
     };
     if let Err(error) = reported {

@@ -201,7 +201,11 @@ impl Actor {
 
     /// Role codes joined with commas, as the audit trail records them.
     pub fn role_codes(&self) -> String {
-        self.roles.iter().map(|role| role.code()).collect::<Vec<_>>().join(",")
+        self.roles
+            .iter()
+            .map(|role| role.code())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Whether the actor belongs to `department`.
@@ -211,13 +215,21 @@ impl Actor {
 
     /// The actor's first role's label, for the header.
     pub fn main_role_label(&self) -> &'static str {
-        self.roles.first().map(|role| role.label()).unwrap_or("No role")
+        self.roles
+            .first()
+            .map(|role| role.label())
+            .unwrap_or("No role")
     }
 }
 
 /// A new audit event by `actor` at `at`; the caller fills in the entity,
 /// detail and before/after.
-pub fn audit_event(actor: &Actor, at: Timestamp, action: AuditAction, event_type: &str) -> AuditEvent {
+pub fn audit_event(
+    actor: &Actor,
+    at: Timestamp,
+    action: AuditAction,
+    event_type: &str,
+) -> AuditEvent {
     AuditEvent {
         id: AuditEventId(Uuid::now_v7()),
         recorded: at,
@@ -297,9 +309,9 @@ impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => AppError::NotFound,
-            StoreError::Conflict { constraint } => {
-                AppError::Conflict(format!("this conflicts with an existing record ({constraint})"))
-            }
+            StoreError::Conflict { constraint } => AppError::Conflict(format!(
+                "this conflicts with an existing record ({constraint})"
+            )),
             StoreError::Other(error) => AppError::Internal(error),
         }
     }

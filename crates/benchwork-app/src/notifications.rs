@@ -18,7 +18,11 @@ pub struct Message {
 }
 
 /// Sends a notification to one person.
-pub async fn notify_person(ctx: &Ctx, user_id: UserId, message: Message) -> AppResult<NotificationId> {
+pub async fn notify_person(
+    ctx: &Ctx,
+    user_id: UserId,
+    message: Message,
+) -> AppResult<NotificationId> {
     let id = NotificationId(new_uuid());
     ctx.store
         .create_notifications(&[NewNotification {
@@ -60,13 +64,24 @@ pub async fn notify_role(
 }
 
 /// The actor's inbox, newest first.
-pub async fn inbox(ctx: &Ctx, actor: &Actor, unread_only: bool) -> AppResult<Vec<NotificationRecord>> {
-    Ok(ctx.store.list_notifications(actor.id, unread_only, 200).await?)
+pub async fn inbox(
+    ctx: &Ctx,
+    actor: &Actor,
+    unread_only: bool,
+) -> AppResult<Vec<NotificationRecord>> {
+    Ok(ctx
+        .store
+        .list_notifications(actor.id, unread_only, 200)
+        .await?)
 }
 
 /// Marks one of the actor's notifications read.
 pub async fn mark_read(ctx: &Ctx, actor: &Actor, id: NotificationId) -> AppResult<()> {
-    if ctx.store.mark_notification_read(id, actor.id, ctx.now()).await? {
+    if ctx
+        .store
+        .mark_notification_read(id, actor.id, ctx.now())
+        .await?
+    {
         Ok(())
     } else {
         Err(AppError::NotFound)

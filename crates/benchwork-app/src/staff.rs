@@ -2,7 +2,9 @@
 
 use benchwork_domain::audit::AuditAction;
 use benchwork_domain::ids::{DepartmentId, UserId};
-use benchwork_domain::staff::{AccountKind, DisplayName, NewPassword, Permission, Role, StaffError, Username};
+use benchwork_domain::staff::{
+    AccountKind, DisplayName, NewPassword, Permission, Role, StaffError, Username,
+};
 use benchwork_store::{DepartmentRecord, NewUserRecord, StoreError, UserRecord, UserUpdate};
 
 use crate::auth::hash_password;
@@ -25,7 +27,14 @@ pub struct AccountInput {
     pub password: String,
 }
 
-fn json_of(user_name: &str, display_name: &str, kind: &str, roles: &[String], departments: &[DepartmentId], disabled: bool) -> String {
+fn json_of(
+    user_name: &str,
+    display_name: &str,
+    kind: &str,
+    roles: &[String],
+    departments: &[DepartmentId],
+    disabled: bool,
+) -> String {
     serde_json::json!({
         "username": user_name,
         "display_name": display_name,
@@ -75,14 +84,21 @@ async fn parse_roles_and_departments(
                     parsed_departments.push(id);
                 }
             }
-            _ => errors.push(FieldError::new("departments", format!("unknown department '{text}'"))),
+            _ => errors.push(FieldError::new(
+                "departments",
+                format!("unknown department '{text}'"),
+            )),
         }
     }
     Ok((parsed_roles, parsed_departments))
 }
 
 /// Creates a person's account or a system identity. Only administrators.
-pub async fn create_account(ctx: &Ctx, actor: &Actor, input: &AccountInput) -> AppResult<UserRecord> {
+pub async fn create_account(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: &AccountInput,
+) -> AppResult<UserRecord> {
     actor.require(Permission::ManageStaff)?;
     create_account_unchecked(ctx, actor, input).await
 }
@@ -90,9 +106,15 @@ pub async fn create_account(ctx: &Ctx, actor: &Actor, input: &AccountInput) -> A
 /// Creates an account without the permission check: for the CLI run by the
 /// server's operator and for first-run set-up, where the actor is the
 /// system itself.
-pub async fn create_account_unchecked(ctx: &Ctx, actor: &Actor, input: &AccountInput) -> AppResult<UserRecord> {
+pub async fn create_account_unchecked(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: &AccountInput,
+) -> AppResult<UserRecord> {
     let mut errors = Vec::new();
-    let username = Username::parse(&input.username).map_err(|error| errors.push(FieldError::new("username", error))).ok();
+    let username = Username::parse(&input.username)
+        .map_err(|error| errors.push(FieldError::new("username", error)))
+        .ok();
     let display_name = DisplayName::parse(&input.display_name)
         .map_err(|error| errors.push(FieldError::new("display_name", error)))
         .ok();
@@ -100,23 +122,30 @@ pub async fn create_account_unchecked(ctx: &Ctx, actor: &Actor, input: &AccountI
         "" | "person" => AccountKind::Person,
         "system" => AccountKind::System,
         _ => {
-            errors.push(FieldError::new("kind", "choose a person or a system identity"));
+            errors.push(FieldError::new(
+                "kind",
+                "choose a person or a system identity",
+            ));
             AccountKind::Person
         }
     };
     let (roles, departments) =
-        parse_roles_and_departments(ctx, kind, &input.roles, &input.departments, &mut errors).await?;
+        parse_roles_and_departments(ctx, kind, &input.roles, &input.departments, &mut errors)
+            .await?;
     let password = match (&username, kind) {
         (Some(username), AccountKind::Person) => NewPassword::parse(&input.password, username)
             .map_err(|error| errors.push(FieldError::new("password", error)))
             .ok(),
         _ => None,
     };
-    let (Some(username), Some(display_name), true) = (username, display_name, errors.is_empty()) else {
+    let (Some(username), Some(display_name), true) = (username, display_name, errors.is_empty())
+    else {
         return Err(AppError::Invalid(errors));
     };
     let password_hash = match password {
-        Some(password) => Some(hash_password(ctx.settings.hashing, password.expose().to_owned()).await?),
+        Some(password) => {
+            Some(hash_password(ctx.settings.hashing, password.expose().to_owned()).await?)
+        }
         None => None,
     };
     let now = ctx.now();
@@ -147,7 +176,10 @@ pub async fn create_account_unchecked(ctx: &Ctx, actor: &Actor, input: &AccountI
     match ctx.store.create_user(&record, &[event]).await {
         Ok(()) => {}
         Err(StoreError::Conflict { .. }) => {
-            return Err(AppError::invalid("username", "that username is already taken"));
+            return Err(AppError::invalid(
+                "username",
+                "that username is already taken",
+            ));
         }
         Err(error) => return Err(error.into()),
     }
@@ -185,7 +217,8 @@ pub async fn update_account(
     let display_name = DisplayName::parse(display_name)
         .map_err(|error| errors.push(FieldError::new("display_name", error)))
         .ok();
-    let (roles, departments) = parse_roles_and_departments(ctx, kind, roles, departments, &mut errors).await?;
+    let (roles, departments) =
+        parse_roles_and_departments(ctx, kind, roles, departments, &mut errors).await?;
     if actor.id == user_id && !roles.contains(&Role::Administrator) {
         errors.push(FieldError::new(
             "roles",
@@ -221,15 +254,27 @@ pub async fn update_account(
 
 /// Disables or re-enables an account. Disabling ends the person's sessions
 /// at once; their API tokens stop working.
-pub async fn set_disabled(ctx: &Ctx, actor: &Actor, user_id: UserId, disabled: bool) -> AppResult<()> {
+pub async fn set_disabled(
+    ctx: &Ctx,
+    actor: &Actor,
+    user_id: UserId,
+    disabled: bool,
+) -> AppResult<()> {
     actor.require(Permission::ManageStaff)?;
     set_disabled_unchecked(ctx, actor, user_id, disabled).await
 }
 
 /// [`set_disabled`] for the operator's CLI.
-pub async fn set_disabled_unchecked(ctx: &Ctx, actor: &Actor, user_id: UserId, disabled: bool) -> AppResult<()> {
+pub async fn set_disabled_unchecked(
+    ctx: &Ctx,
+    actor: &Actor,
+    user_id: UserId,
+    disabled: bool,
+) -> AppResult<()> {
     if disabled && actor.id == user_id {
-        return Err(AppError::Conflict("you cannot disable your own account".into()));
+        return Err(AppError::Conflict(
+            "you cannot disable your own account".into(),
+        ));
     }
     let before = ctx.store.get_user(user_id).await?;
     let now = ctx.now();
@@ -237,7 +282,11 @@ pub async fn set_disabled_unchecked(ctx: &Ctx, actor: &Actor, user_id: UserId, d
         actor,
         now,
         AuditAction::Update,
-        if disabled { "user.disable" } else { "user.enable" },
+        if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        },
     );
     event.entity_type = Some("User".into());
     event.entity_id = Some(user_id.to_string());
@@ -258,19 +307,32 @@ pub async fn set_disabled_unchecked(ctx: &Ctx, actor: &Actor, user_id: UserId, d
 
 /// Sets a temporary password chosen by an administrator; the person must
 /// change it at next sign-in. Ends the person's sessions.
-pub async fn reset_password(ctx: &Ctx, actor: &Actor, user_id: UserId, password: &str) -> AppResult<()> {
+pub async fn reset_password(
+    ctx: &Ctx,
+    actor: &Actor,
+    user_id: UserId,
+    password: &str,
+) -> AppResult<()> {
     actor.require(Permission::ManageStaff)?;
     reset_password_unchecked(ctx, actor, user_id, password).await
 }
 
 /// [`reset_password`] for the operator's CLI.
-pub async fn reset_password_unchecked(ctx: &Ctx, actor: &Actor, user_id: UserId, password: &str) -> AppResult<()> {
+pub async fn reset_password_unchecked(
+    ctx: &Ctx,
+    actor: &Actor,
+    user_id: UserId,
+    password: &str,
+) -> AppResult<()> {
     let user = ctx.store.get_user(user_id).await?;
     if user.kind != AccountKind::Person.code() {
-        return Err(AppError::Conflict("system identities have no password; issue an API token instead".into()));
+        return Err(AppError::Conflict(
+            "system identities have no password; issue an API token instead".into(),
+        ));
     }
     let username = Username::parse(&user.username).map_err(|error| anyhow::anyhow!("{error}"))?;
-    let password = NewPassword::parse(password, &username).map_err(|error| AppError::invalid("password", error))?;
+    let password = NewPassword::parse(password, &username)
+        .map_err(|error| AppError::invalid("password", error))?;
     let hash = hash_password(ctx.settings.hashing, password.expose().to_owned()).await?;
     let now = ctx.now();
     let mut event = audit_event(actor, now, AuditAction::Update, "user.reset-password");
@@ -298,17 +360,26 @@ pub async fn change_own_password(
     };
     let mut errors = Vec::new();
     if !crate::auth::check_password(hash, current.to_owned()).await? {
-        errors.push(FieldError::new("current_password", "the current password is not correct"));
+        errors.push(FieldError::new(
+            "current_password",
+            "the current password is not correct",
+        ));
     }
     let username = Username::parse(&user.username).map_err(|error| anyhow::anyhow!("{error}"))?;
     let password = NewPassword::parse(new, &username)
         .map_err(|error| errors.push(FieldError::new("new_password", error)))
         .ok();
     if new != confirm {
-        errors.push(FieldError::new("confirm_password", "the two new passwords do not match"));
+        errors.push(FieldError::new(
+            "confirm_password",
+            "the two new passwords do not match",
+        ));
     }
     if new == current && errors.is_empty() {
-        errors.push(FieldError::new("new_password", "choose a password different from the current one"));
+        errors.push(FieldError::new(
+            "new_password",
+            "choose a password different from the current one",
+        ));
     }
     let (Some(password), true) = (password, errors.is_empty()) else {
         return Err(AppError::Invalid(errors));
@@ -339,27 +410,42 @@ pub async fn get_account(ctx: &Ctx, actor: &Actor, user_id: UserId) -> AppResult
 }
 
 /// Creates a department. Only administrators.
-pub async fn create_department(ctx: &Ctx, actor: &Actor, code: &str, name: &str) -> AppResult<DepartmentRecord> {
+pub async fn create_department(
+    ctx: &Ctx,
+    actor: &Actor,
+    code: &str,
+    name: &str,
+) -> AppResult<DepartmentRecord> {
     actor.require(Permission::ManageStaff)?;
     create_department_unchecked(ctx, actor, code, name).await
 }
 
 /// [`create_department`] for the operator's CLI and the demo.
-pub async fn create_department_unchecked(ctx: &Ctx, actor: &Actor, code: &str, name: &str) -> AppResult<DepartmentRecord> {
+pub async fn create_department_unchecked(
+    ctx: &Ctx,
+    actor: &Actor,
+    code: &str,
+    name: &str,
+) -> AppResult<DepartmentRecord> {
     let code = code.trim().to_ascii_uppercase();
     let name = name.trim();
     let mut errors = Vec::new();
     if code.is_empty()
         || code.len() > 20
-        || !code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
     {
         errors.push(FieldError::new(
             "code",
             "enter a short code of up to 20 letters, numbers or hyphens, like BLOOD or CARDIAC",
         ));
     }
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new("name", "enter the department's name (up to 100 characters)"));
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "name",
+            "enter the department's name (up to 100 characters)",
+        ));
     }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
@@ -377,7 +463,10 @@ pub async fn create_department_unchecked(ctx: &Ctx, actor: &Actor, code: &str, n
     event.after = Some(serde_json::json!({"code": record.code, "name": record.name}).to_string());
     match ctx.store.create_department(&record, now, &[event]).await {
         Ok(()) => Ok(record),
-        Err(StoreError::Conflict { .. }) => Err(AppError::invalid("code", "a department with that code already exists")),
+        Err(StoreError::Conflict { .. }) => Err(AppError::invalid(
+            "code",
+            "a department with that code already exists",
+        )),
         Err(error) => Err(error.into()),
     }
 }

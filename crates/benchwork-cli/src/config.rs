@@ -38,12 +38,19 @@ impl DatabaseUrl {
             }
             Ok(parsed) => {
                 // Passwords can also hide in the query string.
-                if parsed.query_pairs().any(|(key, _)| key.eq_ignore_ascii_case("password")) {
+                if parsed
+                    .query_pairs()
+                    .any(|(key, _)| key.eq_ignore_ascii_case("password"))
+                {
                     let mut clean = parsed.clone();
                     let pairs: Vec<(String, String)> = parsed
                         .query_pairs()
                         .map(|(key, value)| {
-                            let value = if key.eq_ignore_ascii_case("password") { "****".to_owned() } else { value.into_owned() };
+                            let value = if key.eq_ignore_ascii_case("password") {
+                                "****".to_owned()
+                            } else {
+                                value.into_owned()
+                            };
                             (key.into_owned(), value)
                         })
                         .collect();
@@ -173,16 +180,21 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) => {
-                anyhow::ensure!(path.exists(), "the configuration file {} does not exist", path.display());
+                anyhow::ensure!(
+                    path.exists(),
+                    "the configuration file {} does not exist",
+                    path.display()
+                );
                 figment = figment.merge(Toml::file(path));
             }
             None => figment = figment.merge(Toml::file("benchwork.toml")),
         }
-        figment = figment.merge(
-            Env::prefixed("BENCHWORK_")
-                .split("__")
-                .ignore(&["test_postgres_url", "test_require_postgres", "test_require_browser", "log"]),
-        );
+        figment = figment.merge(Env::prefixed("BENCHWORK_").split("__").ignore(&[
+            "test_postgres_url",
+            "test_require_postgres",
+            "test_require_browser",
+            "log",
+        ]));
         let mut config: Config = figment
             .extract()
             .map_err(|error| anyhow::anyhow!("reading the configuration: {error}"))?;
@@ -200,14 +212,28 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.auth.idle_timeout_minutes > 0, "auth.idle_timeout_minutes must be positive");
-        anyhow::ensure!(self.auth.absolute_timeout_hours > 0, "auth.absolute_timeout_hours must be positive");
-        anyhow::ensure!(self.auth.argon2_memory_kib >= 8, "auth.argon2_memory_kib must be at least 8");
-        anyhow::ensure!(self.auth.argon2_iterations >= 1, "auth.argon2_iterations must be at least 1");
+        anyhow::ensure!(
+            self.auth.idle_timeout_minutes > 0,
+            "auth.idle_timeout_minutes must be positive"
+        );
+        anyhow::ensure!(
+            self.auth.absolute_timeout_hours > 0,
+            "auth.absolute_timeout_hours must be positive"
+        );
+        anyhow::ensure!(
+            self.auth.argon2_memory_kib >= 8,
+            "auth.argon2_memory_kib must be at least 8"
+        );
+        anyhow::ensure!(
+            self.auth.argon2_iterations >= 1,
+            "auth.argon2_iterations must be at least 1"
+        );
         if !self.database.url.is_empty() {
             let url = self.database.url.expose();
             anyhow::ensure!(
-                url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"),
+                url.starts_with("postgres://")
+                    || url.starts_with("postgresql://")
+                    || url.starts_with("sqlite:"),
                 "database.url must start with postgres:// (or sqlite:); leave it empty for SQLite in the data directory"
             );
         }
@@ -218,7 +244,10 @@ impl Config {
     /// data directory.
     pub fn effective_database_url(&self) -> DatabaseUrl {
         if self.database.url.is_empty() {
-            DatabaseUrl::new(format!("sqlite://{}", self.data_dir.join("benchwork.db").display()))
+            DatabaseUrl::new(format!(
+                "sqlite://{}",
+                self.data_dir.join("benchwork.db").display()
+            ))
         } else {
             self.database.url.clone()
         }
@@ -280,7 +309,10 @@ mod tests {
     #[test]
     fn passwords_in_database_urls_are_redacted() {
         let url = DatabaseUrl::new("postgres://benchwork:s3cret@db.example/benchwork");
-        assert_eq!(url.redacted(), "postgres://benchwork:****@db.example/benchwork");
+        assert_eq!(
+            url.redacted(),
+            "postgres://benchwork:****@db.example/benchwork"
+        );
         assert!(!format!("{url:?}").contains("s3cret"));
         let query = DatabaseUrl::new("postgres://db.example/benchwork?user=x&password=s3cret");
         assert!(!query.redacted().contains("s3cret"));

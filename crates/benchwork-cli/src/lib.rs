@@ -24,8 +24,9 @@ use config::Config;
 pub async fn open_context(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Ctx> {
     let url = config.effective_database_url();
     if config.database.url.is_empty() {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("creating the data directory {}", config.data_dir.display())
+        })?;
     }
     let store = Store::connect(url.expose())
         .await
@@ -102,7 +103,8 @@ impl Application {
         });
         let served = axum::serve(
             self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await;
@@ -111,7 +113,10 @@ impl Application {
         }
         // Seal what this server wrote before it stops.
         if let Err(error) = benchwork_app::audit::seal_audit(&self.ctx).await {
-            tracing::warn!(error = format!("{error:#}"), "could not seal the audit trail at shutdown");
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "could not seal the audit trail at shutdown"
+            );
         }
         served.context("serving HTTP")
     }
@@ -125,7 +130,10 @@ async fn background_loop(ctx: Ctx, registry: JobRegistry) {
         tick.tick().await;
         n_ticks += 1;
         if let Err(error) = benchwork_app::audit::seal_audit(&ctx).await {
-            tracing::error!(error = format!("{error:#}"), "sealing the audit trail failed");
+            tracing::error!(
+                error = format!("{error:#}"),
+                "sealing the audit trail failed"
+            );
         }
         if n_ticks.is_multiple_of(5)
             && let Err(error) = benchwork_app::jobs::run_due_jobs(&ctx, &registry).await

@@ -15,7 +15,11 @@ use benchwork_domain::audit::ChainHead;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "benchwork", version, about = "The workplace system of a healthcare science service")]
+#[command(
+    name = "benchwork",
+    version,
+    about = "The workplace system of a healthcare science service"
+)]
 struct Cli {
     /// Folder holding the SQLite database and the audit head file.
     #[arg(long, global = true)]
@@ -137,12 +141,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BENCHWORK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn")),
+            tracing_subscriber::EnvFilter::try_from_env("BENCHWORK_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn")
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: starting the runtime: {error}");
@@ -185,7 +193,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let ctx = open_context(&config, Arc::new(SystemClock)).await?;
             println!(
                 "database is at migration {}",
-                ctx.store.known_migrations().last().map(|m| m.0).unwrap_or(0)
+                ctx.store
+                    .known_migrations()
+                    .last()
+                    .map(|m| m.0)
+                    .unwrap_or(0)
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -209,14 +221,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let ctx = open_context(&config, Arc::new(SystemClock)).await?;
             match command {
                 DepartmentCommand::Add { code, name } => {
-                    let department = staff::create_department_unchecked(&ctx, &operator("cli"), &code, &name)
-                        .await
-                        .map_err(app_error)?;
+                    let department =
+                        staff::create_department_unchecked(&ctx, &operator("cli"), &code, &name)
+                            .await
+                            .map_err(app_error)?;
                     println!("added department {} ({})", department.name, department.code);
                 }
                 DepartmentCommand::List => {
                     for department in ctx.store.list_departments().await? {
-                        println!("{}\t{}\t{}", department.code, department.name, department.id);
+                        println!(
+                            "{}\t{}\t{}",
+                            department.code, department.name, department.id
+                        );
                     }
                 }
             }
@@ -232,7 +248,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit(AuditCommand::Verify { expect_head, head_file }) => {
+        Command::Audit(AuditCommand::Verify {
+            expect_head,
+            head_file,
+        }) => {
             let expected = match (expect_head, head_file) {
                 (Some(text), _) => Some(ChainHead::parse(&text)?),
                 (None, Some(path)) => Some(audit::read_head_file(&path)?),
@@ -247,7 +266,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match audit::verify_chain(&store, expected).await? {
                 Ok(report) => {
                     match report.head {
-                        Some(head) => println!("audit trail intact: {} events, head {head}", report.n_events),
+                        Some(head) => println!(
+                            "audit trail intact: {} events, head {head}",
+                            report.n_events
+                        ),
                         None => println!("audit trail intact: no sealed events"),
                     }
                     if report.n_unsealed > 0 {
@@ -269,7 +291,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             audit::seal_audit(&ctx).await?;
             ctx.store.backup_to(&to).await?;
-            println!("wrote a consistent copy of the database to {}", to.display());
+            println!(
+                "wrote a consistent copy of the database to {}",
+                to.display()
+            );
             if let Some(head) = ctx.store.audit_head().await? {
                 println!("audit head at the time of the copy: {head}");
             }
@@ -297,7 +322,10 @@ fn app_error(error: AppError) -> anyhow::Error {
 fn read_password() -> anyhow::Result<String> {
     eprint!("Password (at least 12 characters), then Enter: ");
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
@@ -306,7 +334,9 @@ async fn user_by_name(ctx: &Ctx, username: &str) -> anyhow::Result<benchwork_sto
         .get_user_by_username(&username.trim().to_ascii_lowercase())
         .await
         .map_err(|error| match error {
-            benchwork_store::StoreError::NotFound => anyhow::anyhow!("there is no account named {username}"),
+            benchwork_store::StoreError::NotFound => {
+                anyhow::anyhow!("there is no account named {username}")
+            }
             other => other.into(),
         })
 }
@@ -314,7 +344,13 @@ async fn user_by_name(ctx: &Ctx, username: &str) -> anyhow::Result<benchwork_sto
 async fn user_command(ctx: &Ctx, command: UserCommand) -> anyhow::Result<ExitCode> {
     let system = operator("cli");
     match command {
-        UserCommand::Add { username, name, roles, departments, system: is_system } => {
+        UserCommand::Add {
+            username,
+            name,
+            roles,
+            departments,
+            system: is_system,
+        } => {
             let known = ctx.store.list_departments().await?;
             let mut department_ids = Vec::new();
             for code in &departments {
@@ -324,14 +360,22 @@ async fn user_command(ctx: &Ctx, command: UserCommand) -> anyhow::Result<ExitCod
                     .with_context(|| format!("there is no department with code {code}; add it with `benchwork department add`"))?;
                 department_ids.push(department.id.to_string());
             }
-            let password = if is_system { String::new() } else { read_password()? };
+            let password = if is_system {
+                String::new()
+            } else {
+                read_password()?
+            };
             let user = staff::create_account_unchecked(
                 ctx,
                 &system,
                 &AccountInput {
                     username,
                     display_name: name,
-                    kind: if is_system { "system".into() } else { "person".into() },
+                    kind: if is_system {
+                        "system".into()
+                    } else {
+                        "person".into()
+                    },
                     roles,
                     departments: department_ids,
                     password,
@@ -343,23 +387,34 @@ async fn user_command(ctx: &Ctx, command: UserCommand) -> anyhow::Result<ExitCod
         }
         UserCommand::Disable { username } => {
             let user = user_by_name(ctx, &username).await?;
-            staff::set_disabled_unchecked(ctx, &system, user.id, true).await.map_err(app_error)?;
+            staff::set_disabled_unchecked(ctx, &system, user.id, true)
+                .await
+                .map_err(app_error)?;
             println!("disabled {}; their sessions have ended", user.username);
         }
         UserCommand::Enable { username } => {
             let user = user_by_name(ctx, &username).await?;
-            staff::set_disabled_unchecked(ctx, &system, user.id, false).await.map_err(app_error)?;
+            staff::set_disabled_unchecked(ctx, &system, user.id, false)
+                .await
+                .map_err(app_error)?;
             println!("enabled {}", user.username);
         }
         UserCommand::ResetPassword { username } => {
             let user = user_by_name(ctx, &username).await?;
             let password = read_password()?;
-            staff::reset_password_unchecked(ctx, &system, user.id, &password).await.map_err(app_error)?;
-            println!("password reset for {}; they must change it at next sign-in", user.username);
+            staff::reset_password_unchecked(ctx, &system, user.id, &password)
+                .await
+                .map_err(app_error)?;
+            println!(
+                "password reset for {}; they must change it at next sign-in",
+                user.username
+            );
         }
         UserCommand::Token { username, label } => {
             let user = user_by_name(ctx, &username).await?;
-            let issued = auth::issue_api_token(ctx, &system, user.id, &label).await.map_err(app_error)?;
+            let issued = auth::issue_api_token(ctx, &system, user.id, &label)
+                .await
+                .map_err(app_error)?;
             println!("{}", issued.token);
         }
         UserCommand::List => {
@@ -370,7 +425,11 @@ async fn user_command(ctx: &Ctx, command: UserCommand) -> anyhow::Result<ExitCod
                     user.display_name,
                     user.kind,
                     user.roles.join(","),
-                    if user.disabled_at.is_some() { "\tdisabled" } else { "" }
+                    if user.disabled_at.is_some() {
+                        "\tdisabled"
+                    } else {
+                        ""
+                    }
                 );
             }
         }
@@ -389,11 +448,21 @@ async fn serve(config: &Config, ctx: Ctx, demo_created: Option<bool>) -> anyhow:
             if created { "created" } else { "reused" },
             config.data_dir.display()
         );
-        println!("Sign in at http://{addr}/ with any of these accounts (password: {}):", demo::DEMO_PASSWORD);
+        println!(
+            "Sign in at http://{addr}/ with any of these accounts (password: {}):",
+            demo::DEMO_PASSWORD
+        );
         for account in demo::DEMO_ACCOUNTS {
-            println!("  {:<18} {:<22} {}", account.username, account.display_name, account.role.label());
+            println!(
+                "  {:<18} {:<22} {}",
+                account.username,
+                account.display_name,
+                account.role.label()
+            );
         }
-        println!("Demo data only: never use this data folder for real patients. Press Ctrl+C to stop.");
+        println!(
+            "Demo data only: never use this data folder for real patients. Press Ctrl+C to stop."
+        );
         println!();
     } else {
         println!("Benchwork is listening on http://{addr}/ (Ctrl+C to stop)");

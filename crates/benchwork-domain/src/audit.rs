@@ -188,12 +188,18 @@ pub fn chain_hash(seq: u64, prev_hash: &Hash, event: &AuditEvent) -> Hash {
     );
     put_bytes(&mut hasher, event.actor_name.as_bytes());
     put_bytes(&mut hasher, event.actor_roles.as_bytes());
-    put_optional(&mut hasher, event.source_address.as_deref().map(str::as_bytes));
+    put_optional(
+        &mut hasher,
+        event.source_address.as_deref().map(str::as_bytes),
+    );
     put_optional(&mut hasher, event.entity_type.as_deref().map(str::as_bytes));
     put_optional(&mut hasher, event.entity_id.as_deref().map(str::as_bytes));
     put_optional(
         &mut hasher,
-        event.patient_id.as_ref().map(|id| id.0.as_bytes().as_slice()),
+        event
+            .patient_id
+            .as_ref()
+            .map(|id| id.0.as_bytes().as_slice()),
     );
     put_optional(
         &mut hasher,
@@ -293,7 +299,9 @@ pub enum ChainFault {
         id: AuditEventId,
     },
     /// The event's content does not match its hash: it was edited.
-    #[error("audit event {seq} (id {id}) does not match its hash: it was changed after it was sealed")]
+    #[error(
+        "audit event {seq} (id {id}) does not match its hash: it was changed after it was sealed"
+    )]
     Altered {
         /// The sequence number of the first bad event.
         seq: u64,
@@ -374,7 +382,10 @@ impl ChainVerifier {
                 id: sealed.event.id,
             });
         }
-        if self.expected_head.is_some_and(|head| head.seq == sealed.seq) {
+        if self
+            .expected_head
+            .is_some_and(|head| head.seq == sealed.seq)
+        {
             self.hash_at_expected = Some(hash);
         }
         self.prev_hash = hash;

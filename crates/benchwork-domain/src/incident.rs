@@ -146,6 +146,37 @@ pub struct NewIncident {
     pub description: String,
 }
 
+/// Whether `text` holds a control character other than line breaks and
+/// tabs (which multi-line text may hold). A NUL cannot even be stored by
+/// PostgreSQL; the others have no place in a record people read.
+pub fn has_control_characters(text: &str, multiline: bool) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+}
+
+/// A validated one-line title: trimmed, 1 to 200 characters, no control
+/// characters.
+pub fn validate_title(title: &str) -> Result<String, IncidentError> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > 200 || has_control_characters(title, false) {
+        return Err(IncidentError::InvalidTitle);
+    }
+    Ok(title.to_owned())
+}
+
+/// A validated description: trimmed, 1 to 10,000 characters, no control
+/// characters but line breaks and tabs.
+pub fn validate_description(description: &str) -> Result<String, IncidentError> {
+    let description = description.trim();
+    if description.is_empty()
+        || description.chars().count() > 10_000
+        || has_control_characters(description, true)
+    {
+        return Err(IncidentError::InvalidDescription);
+    }
+    Ok(description.to_owned())
+}
+
 impl NewIncident {
     /// Validates the text fields of a new incident.
     pub fn new(
@@ -155,20 +186,12 @@ impl NewIncident {
         title: &str,
         description: &str,
     ) -> Result<NewIncident, IncidentError> {
-        let title = title.trim();
-        if title.is_empty() || title.chars().count() > 200 {
-            return Err(IncidentError::InvalidTitle);
-        }
-        let description = description.trim();
-        if description.is_empty() || description.chars().count() > 10_000 {
-            return Err(IncidentError::InvalidDescription);
-        }
         Ok(NewIncident {
             kind,
             category,
             severity,
-            title: title.to_owned(),
-            description: description.to_owned(),
+            title: validate_title(title)?,
+            description: validate_description(description)?,
         })
     }
 }
@@ -187,10 +210,7 @@ pub struct IncidentChange {
 
 /// Checks that `current` may become `change.status`, and that closing
 /// carries an outcome.
-pub fn check_change(
-    current: IncidentStatus,
-    change: &IncidentChange,
-) -> Result<(), IncidentError> {
+pub fn check_change(current: IncidentStatus, change: &IncidentChange) -> Result<(), IncidentError> {
     use IncidentStatus::*;
     let allowed = matches!(
         (current, change.status),
@@ -230,7 +250,11 @@ mod tests {
             owner: None,
             outcome: outcome.map(str::to_owned),
         };
-        assert_eq!(check_change(from, &change).is_ok(), ok, "{from:?} -> {to:?} with {outcome:?}");
+        assert_eq!(
+            check_change(from, &change).is_ok(),
+            ok,
+            "{from:?} -> {to:?} with {outcome:?}"
+        );
     }
 
     #[test]
@@ -267,6 +291,20 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err, IncidentError::InvalidTitle);
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_line_breaks_in_descriptions_are_kept() {
+        assert_eq!(validate_title("a\u{0}b"), Err(IncidentError::InvalidTitle));
+        assert_eq!(validate_title("a\nb"), Err(IncidentError::InvalidTitle));
+        assert_eq!(
+            validate_description("line one\nline two"),
+            Ok("line one\nline two".to_owned())
+        );
+        assert_eq!(
+            validate_description("bell\u{7}"),
+            Err(IncidentError::InvalidDescription)
+        );
     }
 
     #[test]

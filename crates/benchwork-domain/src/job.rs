@@ -85,12 +85,23 @@ mod tests {
     fn delays_double_and_are_capped() {
         let policy = RetryPolicy::default();
         let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let delay = |n| policy.next_attempt_at(n, now).map(|t| t.duration_since(now).as_secs());
+        let delay = |n| {
+            policy
+                .next_attempt_at(n, now)
+                .map(|t| t.duration_since(now).as_secs())
+        };
         assert_eq!(delay(1), Some(10));
         assert_eq!(delay(2), Some(20));
         assert_eq!(delay(4), Some(80));
         assert_eq!(delay(5), None);
-        let long = RetryPolicy { max_attempts: 100, ..policy };
-        assert_eq!(long.next_attempt_at(40, now).map(|t| t.duration_since(now).as_secs()), Some(1800));
+        let long = RetryPolicy {
+            max_attempts: 100,
+            ..policy
+        };
+        assert_eq!(
+            long.next_attempt_at(40, now)
+                .map(|t| t.duration_since(now).as_secs()),
+            Some(1800)
+        );
     }
 }

@@ -110,7 +110,11 @@ mod tests {
     fn a_session_used_recently_is_valid() {
         let policy = SessionPolicy::default();
         assert_eq!(
-            policy.check(at("2026-01-01T08:00:00Z"), at("2026-01-01T10:00:00Z"), at("2026-01-01T10:29:59Z")),
+            policy.check(
+                at("2026-01-01T08:00:00Z"),
+                at("2026-01-01T10:00:00Z"),
+                at("2026-01-01T10:29:59Z")
+            ),
             Ok(())
         );
     }
@@ -119,7 +123,11 @@ mod tests {
     fn a_session_idle_for_thirty_minutes_ends() {
         let policy = SessionPolicy::default();
         assert_eq!(
-            policy.check(at("2026-01-01T08:00:00Z"), at("2026-01-01T10:00:00Z"), at("2026-01-01T10:30:00Z")),
+            policy.check(
+                at("2026-01-01T08:00:00Z"),
+                at("2026-01-01T10:00:00Z"),
+                at("2026-01-01T10:30:00Z")
+            ),
             Err(SessionExpiry::Idle)
         );
     }
@@ -128,7 +136,11 @@ mod tests {
     fn a_busy_session_ends_after_twelve_hours() {
         let policy = SessionPolicy::default();
         assert_eq!(
-            policy.check(at("2026-01-01T08:00:00Z"), at("2026-01-01T19:59:00Z"), at("2026-01-01T20:00:00Z")),
+            policy.check(
+                at("2026-01-01T08:00:00Z"),
+                at("2026-01-01T19:59:00Z"),
+                at("2026-01-01T20:00:00Z")
+            ),
             Err(SessionExpiry::Absolute)
         );
     }
@@ -148,6 +160,9 @@ mod tests {
             policy.locked_until(5, Some(last), at("2026-01-01T10:05:00Z")),
             Some(at("2026-01-01T10:15:00Z"))
         );
-        assert_eq!(policy.locked_until(5, Some(last), at("2026-01-01T10:15:00Z")), None);
+        assert_eq!(
+            policy.locked_until(5, Some(last), at("2026-01-01T10:15:00Z")),
+            None
+        );
     }
 }

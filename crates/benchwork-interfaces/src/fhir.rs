@@ -142,16 +142,28 @@ impl AuditEvent {
         if let (Some(kind), Some(id)) = (&event.entity_type, &event.entity_id) {
             let mut detail = Vec::new();
             if let Some(before) = &event.before {
-                detail.push(EntityDetail { kind: "before".into(), value_string: before.clone() });
+                detail.push(EntityDetail {
+                    kind: "before".into(),
+                    value_string: before.clone(),
+                });
             }
             if let Some(after) = &event.after {
-                detail.push(EntityDetail { kind: "after".into(), value_string: after.clone() });
+                detail.push(EntityDetail {
+                    kind: "after".into(),
+                    value_string: after.clone(),
+                });
             }
             if let Some(seq) = seq {
-                detail.push(EntityDetail { kind: "chain-sequence".into(), value_string: seq.to_string() });
+                detail.push(EntityDetail {
+                    kind: "chain-sequence".into(),
+                    value_string: seq.to_string(),
+                });
             }
             entity.push(Entity {
-                what: Reference { reference: Some(format!("{kind}/{id}")), display: None },
+                what: Reference {
+                    reference: Some(format!("{kind}/{id}")),
+                    display: None,
+                },
                 role: None,
                 description: event.detail.clone(),
                 detail,
@@ -159,7 +171,10 @@ impl AuditEvent {
         }
         if let Some(patient) = event.patient_id {
             entity.push(Entity {
-                what: Reference { reference: Some(format!("Patient/{patient}")), display: None },
+                what: Reference {
+                    reference: Some(format!("Patient/{patient}")),
+                    display: None,
+                },
                 role: Some(Coding {
                     system: Some("http://terminology.hl7.org/CodeSystem/object-role".into()),
                     code: "1".into(),
@@ -170,7 +185,9 @@ impl AuditEvent {
             });
         }
         let (type_code, type_display) = match event.action {
-            AuditAction::Execute if event.event_type.starts_with("session.") => ("110114", "User Authentication"),
+            AuditAction::Execute if event.event_type.starts_with("session.") => {
+                ("110114", "User Authentication")
+            }
             _ => ("rest", "RESTful Operation"),
         };
         AuditEvent {
@@ -202,7 +219,11 @@ impl AuditEvent {
                     .split(',')
                     .filter(|code| !code.is_empty())
                     .map(|code| CodeableConcept {
-                        coding: vec![Coding { system: Some(ROLE_SYSTEM.into()), code: code.into(), display: None }],
+                        coding: vec![Coding {
+                            system: Some(ROLE_SYSTEM.into()),
+                            code: code.into(),
+                            display: None,
+                        }],
                         text: None,
                     })
                     .collect(),
@@ -211,13 +232,16 @@ impl AuditEvent {
                     display: Some(event.actor_name.clone()),
                 },
                 requestor: true,
-                network: event
-                    .source_address
-                    .as_ref()
-                    .map(|address| Network { address: address.clone(), kind: "2".into() }),
+                network: event.source_address.as_ref().map(|address| Network {
+                    address: address.clone(),
+                    kind: "2".into(),
+                }),
             }],
             source: Source {
-                observer: Reference { reference: None, display: Some("Benchwork".into()) },
+                observer: Reference {
+                    reference: None,
+                    display: Some("Benchwork".into()),
+                },
             },
             entity,
         }

@@ -83,7 +83,9 @@ fn hash_from(bytes: Option<Vec<u8>>) -> Hash {
     // A missing or malformed hash on a sealed row is tampering, not a
     // storage failure: it becomes a hash no event can have, which fails the
     // chain check at this row and is reported as such.
-    bytes.and_then(|bytes| bytes.try_into().ok()).unwrap_or([0xff; 32])
+    bytes
+        .and_then(|bytes| bytes.try_into().ok())
+        .unwrap_or([0xff; 32])
 }
 
 fn sealed_from_row(row: &impl RowExt) -> StoreResult<SealedEvent> {
@@ -206,9 +208,11 @@ impl Store {
     /// The last sealed event's position and hash, or `None` for an empty chain.
     pub async fn audit_head(&self) -> StoreResult<Option<ChainHead>> {
         let row = on_pool!(self, |pool| {
-            let row = sqlx::query("SELECT seq, hash FROM audit_event WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(pool)
-                .await?;
+            let row = sqlx::query(
+                "SELECT seq, hash FROM audit_event WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?;
             match row {
                 Some(row) => Some((row.int("seq")?, row.opt_bytes("hash")?)),
                 None => None,
@@ -292,7 +296,11 @@ impl Store {
         &self,
         mut visit: impl FnMut(SealedEvent) -> Result<(), E> + Send,
     ) -> StoreResult<Result<(), E>> {
-        let sql = concat!("SELECT ", event_columns!(), " FROM audit_event WHERE seq IS NOT NULL ORDER BY seq");
+        let sql = concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM audit_event WHERE seq IS NOT NULL ORDER BY seq"
+        );
         let outcome = on_pool!(self, |pool| {
             let mut rows = sqlx::query(sql).fetch(pool);
             let mut outcome = Ok(());
@@ -340,8 +348,15 @@ impl Store {
     }
 
     /// The event with this id, with its sequence number once sealed.
-    pub async fn get_audit_event(&self, id: AuditEventId) -> StoreResult<(Option<u64>, AuditEvent)> {
-        let sql = concat!("SELECT ", event_columns!(), " FROM audit_event WHERE id = $1");
+    pub async fn get_audit_event(
+        &self,
+        id: AuditEventId,
+    ) -> StoreResult<(Option<u64>, AuditEvent)> {
+        let sql = concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM audit_event WHERE id = $1"
+        );
         Ok(on_pool!(self, |pool| {
             let row = sqlx::query(sql).bind(id.0).fetch_one(pool).await?;
             let seq = row.opt_int("seq")?.and_then(|seq| u64::try_from(seq).ok());
@@ -349,5 +364,3 @@ impl Store {
         }))
     }
 }
-
-

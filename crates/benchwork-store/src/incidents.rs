@@ -131,7 +131,11 @@ fn incident_from_row(row: &impl RowExt) -> StoreResult<IncidentRecord> {
 impl Store {
     /// Stores a new incident with its links and audit event. The number is
     /// allocated in the same transaction.
-    pub async fn create_incident(&self, incident: &NewIncidentRecord, events: &[AuditEvent]) -> StoreResult<i64> {
+    pub async fn create_incident(
+        &self,
+        incident: &NewIncidentRecord,
+        events: &[AuditEvent],
+    ) -> StoreResult<i64> {
         let number = in_tx!(self, |tx| {
             sqlx::query("INSERT INTO counter (name, value) VALUES ('incident', 0) ON CONFLICT (name) DO NOTHING")
                 .execute(&mut *tx)
@@ -179,14 +183,24 @@ impl Store {
     /// is a member of; `NotFound` otherwise, so that another department's
     /// records cannot be read, or even confirmed to exist, by id. The scope
     /// is a join in the query itself, not a check after loading.
-    pub async fn get_incident(&self, id: IncidentId, viewer: UserId) -> StoreResult<IncidentRecord> {
+    pub async fn get_incident(
+        &self,
+        id: IncidentId,
+        viewer: UserId,
+    ) -> StoreResult<IncidentRecord> {
         let sql = concat!(
             select_incident!(),
             " JOIN user_department scope ON scope.department_id = i.department_id AND scope.user_id = $2",
             " WHERE i.id = $1"
         );
         on_pool!(self, |pool| {
-            incident_from_row(&sqlx::query(sql).bind(id.0).bind(viewer.0).fetch_one(pool).await?)
+            incident_from_row(
+                &sqlx::query(sql)
+                    .bind(id.0)
+                    .bind(viewer.0)
+                    .fetch_one(pool)
+                    .await?,
+            )
         })
     }
 
@@ -194,11 +208,16 @@ impl Store {
     /// own use after raising one, never for answering a person.
     pub async fn get_incident_unscoped(&self, id: IncidentId) -> StoreResult<IncidentRecord> {
         let sql = concat!(select_incident!(), " WHERE i.id = $1");
-        on_pool!(self, |pool| incident_from_row(&sqlx::query(sql).bind(id.0).fetch_one(pool).await?))
+        on_pool!(self, |pool| incident_from_row(
+            &sqlx::query(sql).bind(id.0).fetch_one(pool).await?
+        ))
     }
 
     /// The records linked to an incident.
-    pub async fn list_incident_links(&self, id: IncidentId) -> StoreResult<Vec<IncidentLinkRecord>> {
+    pub async fn list_incident_links(
+        &self,
+        id: IncidentId,
+    ) -> StoreResult<Vec<IncidentLinkRecord>> {
         on_pool!(self, |pool| {
             sqlx::query(
                 "SELECT record_type, record_id, label FROM incident_link WHERE incident_id = $1 ORDER BY created_at, record_type",
@@ -275,7 +294,9 @@ impl Store {
             .await?
             .rows_affected();
             if n_updated == 0 {
-                return Err(StoreError::Conflict { constraint: "incident.status".into() });
+                return Err(StoreError::Conflict {
+                    constraint: "incident.status".into(),
+                });
             }
             insert_events!(tx, events);
         });

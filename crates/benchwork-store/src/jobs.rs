@@ -121,7 +121,11 @@ impl Store {
     }
 
     /// Extends a held lease. Fails with `NotFound` when the lease was lost.
-    pub async fn renew_job_lease(&self, claimed: &ClaimedJob, lease_until: Timestamp) -> StoreResult<()> {
+    pub async fn renew_job_lease(
+        &self,
+        claimed: &ClaimedJob,
+        lease_until: Timestamp,
+    ) -> StoreResult<()> {
         let n_updated = on_pool!(self, |pool| {
             sqlx::query("UPDATE job SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running'")
                 .bind(micros(lease_until))
@@ -131,7 +135,11 @@ impl Store {
                 .await?
                 .rows_affected()
         });
-        if n_updated == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n_updated == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Reports success: a one-off job becomes `succeeded`; a recurring job
@@ -168,7 +176,11 @@ impl Store {
                 .rows_affected(),
             }
         });
-        if n_updated == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n_updated == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Reports failure: retried at `retry_at`, or marked `failed` when there
@@ -199,7 +211,11 @@ impl Store {
             .await?
             .rows_affected()
         });
-        if n_updated == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n_updated == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// A job by id.

@@ -147,8 +147,11 @@ pub(crate) fn micros(at: Timestamp) -> i64 {
 
 /// The instant stored as `micros`.
 pub(crate) fn instant(micros: i64) -> StoreResult<Timestamp> {
-    Timestamp::from_microsecond(micros)
-        .map_err(|error| StoreError::Other(anyhow::anyhow!("stored instant {micros} out of range: {error}")))
+    Timestamp::from_microsecond(micros).map_err(|error| {
+        StoreError::Other(anyhow::anyhow!(
+            "stored instant {micros} out of range: {error}"
+        ))
+    })
 }
 
 impl Store {
@@ -221,11 +224,9 @@ impl Store {
     pub async fn is_ready(&self) -> StoreResult<bool> {
         let n_known = self.known_migrations().len() as i64;
         let n_applied: i64 = on_pool!(self, |pool| {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE",
-            )
-            .fetch_one(pool)
-            .await?
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(pool)
+                .await?
         });
         Ok(n_applied >= n_known)
     }
@@ -244,7 +245,10 @@ impl Store {
     pub async fn backup_to(&self, target: &std::path::Path) -> StoreResult<()> {
         match &self.db {
             Db::Sqlite(pool) => sqlite::backup(pool, target).await,
-            Db::Postgres(_) => Err(StoreError::Other(anyhow::anyhow!("{}", Store::backup_hint()))),
+            Db::Postgres(_) => Err(StoreError::Other(anyhow::anyhow!(
+                "{}",
+                Store::backup_hint()
+            ))),
         }
     }
 
@@ -265,10 +269,12 @@ impl Store {
     /// numbers), allocated in its own transaction.
     pub async fn next_counter(&self, name: &str) -> StoreResult<i64> {
         let value = in_tx!(self, |tx| {
-            sqlx::query("INSERT INTO counter (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO counter (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
             let value: i64 = sqlx::query_scalar(
                 "UPDATE counter SET value = value + 1 WHERE name = $1 RETURNING value",
             )
@@ -285,7 +291,10 @@ impl Store {
     #[doc(hidden)]
     pub async fn execute_raw_for_tests(&self, sql: &str) -> StoreResult<u64> {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        let result = on_pool!(self, |pool| sqlx::raw_sql(sql).execute(pool).await?.rows_affected());
+        let result = on_pool!(self, |pool| sqlx::raw_sql(sql)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(result)
     }
 }

@@ -3,8 +3,8 @@
 
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::{StoreError, StoreResult};
 
@@ -22,7 +22,9 @@ pub(crate) async fn connect(url: &str) -> StoreResult<PgPool> {
         .max_connections(16)
         .connect_with(options)
         .await?;
-    let version_num: String = sqlx::query_scalar("SHOW server_version_num").fetch_one(&pool).await?;
+    let version_num: String = sqlx::query_scalar("SHOW server_version_num")
+        .fetch_one(&pool)
+        .await?;
     let version_num: i64 = version_num.trim().parse().unwrap_or(0);
     if version_num < 150_000 {
         return Err(StoreError::Other(anyhow::anyhow!(
@@ -33,9 +35,13 @@ pub(crate) async fn connect(url: &str) -> StoreResult<PgPool> {
 }
 
 pub(crate) async fn describe_settings(pool: &PgPool) -> StoreResult<String> {
-    let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(pool).await?;
+    let version: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(pool)
+        .await?;
     let fsync: String = sqlx::query_scalar("SHOW fsync").fetch_one(pool).await?;
-    let synchronous_commit: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(pool).await?;
+    let synchronous_commit: String = sqlx::query_scalar("SHOW synchronous_commit")
+        .fetch_one(pool)
+        .await?;
     Ok(format!(
         "PostgreSQL {version}, fsync={fsync}, synchronous_commit={synchronous_commit}"
     ))

@@ -3,8 +3,8 @@
 
 use std::str::FromStr;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::{StoreError, StoreResult};
 
@@ -31,9 +31,15 @@ pub(crate) async fn connect(url: &str) -> StoreResult<SqlitePool> {
 }
 
 async fn check_settings(pool: &SqlitePool) -> StoreResult<()> {
-    let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await?;
-    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await?;
-    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(pool).await?;
+    let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await?;
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(pool)
+        .await?;
+    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(pool)
+        .await?;
     // PRAGMA synchronous: 2 = FULL, 3 = EXTRA.
     if !journal_mode.eq_ignore_ascii_case("wal") || synchronous < 2 || foreign_keys != 1 {
         return Err(StoreError::Other(anyhow::anyhow!(
@@ -45,10 +51,18 @@ async fn check_settings(pool: &SqlitePool) -> StoreResult<()> {
 }
 
 pub(crate) async fn describe_settings(pool: &SqlitePool) -> StoreResult<String> {
-    let version: String = sqlx::query_scalar("SELECT sqlite_version()").fetch_one(pool).await?;
-    let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await?;
-    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await?;
-    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(pool).await?;
+    let version: String = sqlx::query_scalar("SELECT sqlite_version()")
+        .fetch_one(pool)
+        .await?;
+    let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await?;
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(pool)
+        .await?;
+    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(pool)
+        .await?;
     Ok(format!(
         "SQLite {version}, journal_mode={journal_mode}, synchronous={}, foreign_keys={}",
         match synchronous {
@@ -74,7 +88,10 @@ pub(crate) async fn backup(pool: &SqlitePool, target: &std::path::Path) -> Store
     let target = target
         .to_str()
         .ok_or_else(|| StoreError::Other(anyhow::anyhow!("backup path is not valid UTF-8")))?;
-    sqlx::query("VACUUM INTO $1").bind(target).execute(pool).await?;
+    sqlx::query("VACUUM INTO $1")
+        .bind(target)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

@@ -232,7 +232,11 @@ impl Store {
     }
 
     /// Creates an account with its roles and departments.
-    pub async fn create_user(&self, user: &NewUserRecord, events: &[AuditEvent]) -> StoreResult<()> {
+    pub async fn create_user(
+        &self,
+        user: &NewUserRecord,
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
         in_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO app_user (id, username, display_name, kind, password_hash, must_change_password, \
@@ -303,7 +307,9 @@ impl Store {
     pub async fn get_user(&self, id: UserId) -> StoreResult<UserRecord> {
         let sql = "SELECT id, username, display_name, kind, password_hash, must_change_password, disabled_at, created_at \
                    FROM app_user WHERE id = $1";
-        let user = on_pool!(self, |pool| user_from_row(&sqlx::query(sql).bind(id.0).fetch_one(pool).await?)?);
+        let user = on_pool!(self, |pool| user_from_row(
+            &sqlx::query(sql).bind(id.0).fetch_one(pool).await?
+        )?);
         let mut users = [user];
         self.load_memberships(&mut users).await?;
         let [user] = users;
@@ -314,7 +320,9 @@ impl Store {
     pub async fn get_user_by_username(&self, username: &str) -> StoreResult<UserRecord> {
         let sql = "SELECT id, username, display_name, kind, password_hash, must_change_password, disabled_at, created_at \
                    FROM app_user WHERE username = $1";
-        let user = on_pool!(self, |pool| user_from_row(&sqlx::query(sql).bind(username).fetch_one(pool).await?)?);
+        let user = on_pool!(self, |pool| user_from_row(
+            &sqlx::query(sql).bind(username).fetch_one(pool).await?
+        )?);
         let mut users = [user];
         self.load_memberships(&mut users).await?;
         let [user] = users;
@@ -340,13 +348,14 @@ impl Store {
     /// Replaces an account's display name, roles and departments.
     pub async fn update_user(&self, update: &UserUpdate, events: &[AuditEvent]) -> StoreResult<()> {
         in_tx!(self, |tx| {
-            let n_updated = sqlx::query("UPDATE app_user SET display_name = $1, updated_at = $2 WHERE id = $3")
-                .bind(update.display_name.as_str())
-                .bind(micros(update.updated_at))
-                .bind(update.id.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let n_updated =
+                sqlx::query("UPDATE app_user SET display_name = $1, updated_at = $2 WHERE id = $3")
+                    .bind(update.display_name.as_str())
+                    .bind(micros(update.updated_at))
+                    .bind(update.id.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
             if n_updated == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -358,7 +367,13 @@ impl Store {
                 .bind(update.id.0)
                 .execute(&mut *tx)
                 .await?;
-            insert_memberships!(tx, update.id, &update.roles, &update.departments, update.updated_at);
+            insert_memberships!(
+                tx,
+                update.id,
+                &update.roles,
+                &update.departments,
+                update.updated_at
+            );
             insert_events!(tx, events);
         });
         Ok(())
@@ -374,13 +389,14 @@ impl Store {
         events: &[AuditEvent],
     ) -> StoreResult<()> {
         in_tx!(self, |tx| {
-            let n_updated = sqlx::query("UPDATE app_user SET disabled_at = $1, updated_at = $2 WHERE id = $3")
-                .bind(disabled_at.map(micros))
-                .bind(micros(at))
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let n_updated =
+                sqlx::query("UPDATE app_user SET disabled_at = $1, updated_at = $2 WHERE id = $3")
+                    .bind(disabled_at.map(micros))
+                    .bind(micros(at))
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
             if n_updated == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -422,18 +438,24 @@ impl Store {
             if n_updated == 0 {
                 return Err(StoreError::NotFound);
             }
-            sqlx::query("DELETE FROM web_session WHERE user_id = $1 AND ($2 IS NULL OR token_hash <> $2)")
-                .bind(id.0)
-                .bind(keep_session)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "DELETE FROM web_session WHERE user_id = $1 AND ($2 IS NULL OR token_hash <> $2)",
+            )
+            .bind(id.0)
+            .bind(keep_session)
+            .execute(&mut *tx)
+            .await?;
             insert_events!(tx, events);
         });
         Ok(())
     }
 
     /// Stores a new session together with the sign-in event.
-    pub async fn create_session(&self, session: &SessionRecord, events: &[AuditEvent]) -> StoreResult<()> {
+    pub async fn create_session(
+        &self,
+        session: &SessionRecord,
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
         in_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO web_session (token_hash, user_id, csrf_token, source_address, created_at, last_seen_at) \
@@ -456,7 +478,9 @@ impl Store {
     pub async fn get_session(&self, token_hash: &[u8]) -> StoreResult<SessionRecord> {
         let sql = "SELECT token_hash, user_id, csrf_token, source_address, created_at, last_seen_at \
                    FROM web_session WHERE token_hash = $1";
-        on_pool!(self, |pool| session_from_row(&sqlx::query(sql).bind(token_hash).fetch_one(pool).await?))
+        on_pool!(self, |pool| session_from_row(
+            &sqlx::query(sql).bind(token_hash).fetch_one(pool).await?
+        ))
     }
 
     /// Records that a session was used.
@@ -472,7 +496,11 @@ impl Store {
     }
 
     /// Ends a session (sign-out or expiry) with its audit event.
-    pub async fn delete_session(&self, token_hash: &[u8], events: &[AuditEvent]) -> StoreResult<()> {
+    pub async fn delete_session(
+        &self,
+        token_hash: &[u8],
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
         in_tx!(self, |tx| {
             sqlx::query("DELETE FROM web_session WHERE token_hash = $1")
                 .bind(token_hash)
@@ -485,7 +513,11 @@ impl Store {
 
     /// Removes sessions idle since before `idle_before` or created before
     /// `created_before`. Returns how many were removed.
-    pub async fn purge_sessions(&self, idle_before: Timestamp, created_before: Timestamp) -> StoreResult<u64> {
+    pub async fn purge_sessions(
+        &self,
+        idle_before: Timestamp,
+        created_before: Timestamp,
+    ) -> StoreResult<u64> {
         Ok(on_pool!(self, |pool| {
             sqlx::query("DELETE FROM web_session WHERE last_seen_at < $1 OR created_at < $2")
                 .bind(micros(idle_before))
@@ -572,7 +604,11 @@ impl Store {
     }
 
     /// Stores a new API token (its hash) with its audit event.
-    pub async fn create_api_token(&self, token: &ApiTokenRecord, events: &[AuditEvent]) -> StoreResult<()> {
+    pub async fn create_api_token(
+        &self,
+        token: &ApiTokenRecord,
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
         in_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO api_token (id, user_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -592,7 +628,9 @@ impl Store {
     /// The token whose value hashes to `token_hash`.
     pub async fn get_api_token(&self, token_hash: &[u8]) -> StoreResult<ApiTokenRecord> {
         let sql = "SELECT id, user_id, token_hash, label, created_at, last_used_at, revoked_at FROM api_token WHERE token_hash = $1";
-        on_pool!(self, |pool| token_from_row(&sqlx::query(sql).bind(token_hash).fetch_one(pool).await?))
+        on_pool!(self, |pool| token_from_row(
+            &sqlx::query(sql).bind(token_hash).fetch_one(pool).await?
+        ))
     }
 
     /// The tokens issued to an account, newest first.
@@ -648,4 +686,3 @@ impl Store {
         Ok(())
     }
 }
-

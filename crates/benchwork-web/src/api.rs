@@ -23,11 +23,25 @@ use crate::session::source_address;
 
 /// An RFC 9457 problem details response.
 #[derive(Debug)]
-pub struct ApiError(AppError);
+pub enum ApiError {
+    /// An action refused or failed.
+    App(AppError),
+    /// A request refused before any action: unreadable body, wrong method.
+    Request {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The problem type's last path segment.
+        kind: &'static str,
+        /// Short summary.
+        title: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+}
 
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
-        ApiError(error)
+        ApiError::App(error)
     }
 }
 
@@ -60,7 +74,18 @@ pub struct ProblemField {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, kind, title, detail, errors) = match self.0 {
+        let app_error = match self {
+            ApiError::App(error) => error,
+            ApiError::Request {
+                status,
+                kind,
+                title,
+                detail,
+            } => {
+                return problem_response(status, kind, title, Some(detail), Vec::new());
+            }
+        };
+        let (status, kind, title, detail, errors) = match app_error {
             AppError::Invalid(errors) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-input",
@@ -68,14 +93,33 @@ impl IntoResponse for ApiError {
                 None,
                 errors
                     .into_iter()
-                    .map(|error| ProblemField { field: error.field, message: error.message })
+                    .map(|error| ProblemField {
+                        field: error.field,
+                        message: error.message,
+                    })
                     .collect(),
             ),
-            AppError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found", None, Vec::new()),
-            AppError::Forbidden(message) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden", Some(message), Vec::new()),
-            AppError::Unauthenticated(message) => {
-                (StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", Some(message), Vec::new())
-            }
+            AppError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                None,
+                Vec::new(),
+            ),
+            AppError::Forbidden(message) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                Some(message),
+                Vec::new(),
+            ),
+            AppError::Unauthenticated(message) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+                Some(message),
+                Vec::new(),
+            ),
             AppError::TooManyAttempts { until } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-attempts",
@@ -83,7 +127,13 @@ impl IntoResponse for ApiError {
                 Some(format!("try again after {until}")),
                 Vec::new(),
             ),
-            AppError::Conflict(message) => (StatusCode::CONFLICT, "conflict", "Conflict", Some(message), Vec::new()),
+            AppError::Conflict(message) => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                Some(message),
+                Vec::new(),
+            ),
             AppError::Internal(error) => {
                 let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_uppercase();
                 tracing::error!(reference, error = format!("{error:#}"), "internal error");
@@ -96,6 +146,18 @@ impl IntoResponse for ApiError {
                 )
             }
         };
+        problem_response(status, kind, title, detail, errors)
+    }
+}
+
+fn problem_response(
+    status: StatusCode,
+    kind: &str,
+    title: &str,
+    detail: Option<String>,
+    errors: Vec<ProblemField>,
+) -> Response {
+    {
         let problem = Problem {
             kind: format!("/api/v1/problems/{kind}"),
             title: title.into(),
@@ -104,13 +166,15 @@ impl IntoResponse for ApiError {
             errors,
         };
         let mut response = (status, Json(problem)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/problem+json"),
+        );
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }
@@ -122,30 +186,98 @@ pub struct ApiCaller(pub Actor);
 impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(|| AppError::Unauthenticated("send an API token as 'Authorization: Bearer <token>'".into()))?;
+            .ok_or_else(|| {
+                AppError::Unauthenticated(
+                    "send an API token as 'Authorization: Bearer <token>'".into(),
+                )
+            })?;
         let source = source_address(parts);
-        Ok(ApiCaller(auth::authenticate_token(&state.ctx, token, &source).await?))
+        Ok(ApiCaller(
+            auth::authenticate_token(&state.ctx, token, &source).await?,
+        ))
     }
 }
 
-/// JSON body extractor whose rejection is problem details, not plain text.
+/// JSON body extractor whose rejections are problem details: 415 without a
+/// JSON content type, 413 over the size limit, 400 for a syntax error, 422
+/// for JSON of the wrong shape or with NUL characters in text.
 pub struct ApiJson<T>(pub T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(AppError::invalid("body", rejection.body_text()).into()),
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::Request {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                kind: "unsupported-media-type",
+                title: "Send a JSON body",
+                detail: "set 'Content-Type: application/json'".into(),
+            });
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::Request {
+                status: rejection.status(),
+                kind: if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    "too-large"
+                } else {
+                    "unreadable-body"
+                },
+                title: "The request body could not be read",
+                detail: rejection.body_text(),
+            })?;
+        match Json::<T>::from_bytes(&bytes) {
+            Ok(Json(value)) => {
+                if contains_nul(&bytes) {
+                    return Err(
+                        AppError::invalid("body", "text must not contain NUL characters").into(),
+                    );
+                }
+                Ok(ApiJson(value))
+            }
+            Err(rejection) if rejection.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+                Err(AppError::invalid("body", rejection.body_text()).into())
+            }
+            Err(rejection) => Err(ApiError::Request {
+                status: rejection.status(),
+                kind: "invalid-json",
+                title: "The request body is not valid JSON",
+                detail: rejection.body_text(),
+            }),
         }
     }
+}
+
+/// Whether a JSON body holds a NUL character, raw or escaped: PostgreSQL
+/// cannot store it in text, and no clinical text needs it.
+fn contains_nul(bytes: &[u8]) -> bool {
+    bytes.contains(&0)
+        || bytes
+            .windows(6)
+            .any(|window| window.eq_ignore_ascii_case(b"\\u0000"))
 }
 
 pub(crate) fn router() -> Router<AppState> {
@@ -158,7 +290,15 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/incidents/{id}", get(get_incident).patch(patch_incident))
         .route("/notifications", get(get_notifications))
         .route("/audit-events", get(get_audit_events))
-        .fallback(|| async { ApiError(AppError::NotFound) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::Request {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                kind: "method-not-allowed",
+                title: "Method not allowed",
+                detail: "see /api/v1/openapi.json for the methods of each path".into(),
+            }
+        })
+        .fallback(|| async { ApiError::App(AppError::NotFound) })
 }
 
 /// The OpenAPI document.
@@ -203,7 +343,11 @@ async fn get_me(ApiCaller(actor): ApiCaller) -> Json<Me> {
         username: actor.username.clone(),
         display_name: actor.display_name.clone(),
         kind: actor.kind.code().into(),
-        roles: actor.roles.iter().map(|role| role.code().to_owned()).collect(),
+        roles: actor
+            .roles
+            .iter()
+            .map(|role| role.code().to_owned())
+            .collect(),
         departments: actor.departments.iter().map(ToString::to_string).collect(),
     })
 }
@@ -235,9 +379,18 @@ impl From<&UserRecord> for UserOut {
 }
 
 #[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = [UserOut]), (status = 403, body = Problem)))]
-async fn get_users(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -> Result<Json<Vec<UserOut>>, ApiError> {
+async fn get_users(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+) -> Result<Json<Vec<UserOut>>, ApiError> {
     let users = staff::list_accounts(&state.ctx, &actor).await?;
-    Ok(Json(users.iter().filter(|user| user.id != UserId(uuid::Uuid::nil())).map(UserOut::from).collect()))
+    Ok(Json(
+        users
+            .iter()
+            .filter(|user| user.id != UserId(uuid::Uuid::nil()))
+            .map(UserOut::from)
+            .collect(),
+    ))
 }
 
 /// A new account.
@@ -281,7 +434,11 @@ async fn post_user(
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", params(("id" = String, Path)), responses((status = 200, body = UserOut), (status = 404, body = Problem)))]
-async fn get_user(State(state): State<AppState>, ApiCaller(actor): ApiCaller, Path(id): Path<String>) -> Result<Json<UserOut>, ApiError> {
+async fn get_user(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<UserOut>, ApiError> {
     let id = UserId::parse(&id).map_err(|_| AppError::NotFound)?;
     let user = staff::get_account(&state.ctx, &actor, id).await?;
     Ok(Json(UserOut::from(&user)))
@@ -331,18 +488,21 @@ impl From<&IncidentRecord> for IncidentOut {
     }
 }
 
-#[derive(Deserialize)]
-struct IncidentQuery {
-    status: Option<String>,
-}
-
 #[utoipa::path(get, path = "/api/v1/incidents", params(("status" = Option<String>, Query, description = "open, under-investigation or closed")), responses((status = 200, body = [IncidentOut])))]
 async fn get_incidents(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
-    Query(query): Query<IncidentQuery>,
+    Query(fields): Query<Vec<(String, String)>>,
 ) -> Result<Json<Vec<IncidentOut>>, ApiError> {
-    let filter = IncidentFilter { status: query.status.filter(|status| !status.is_empty()), owner_id: None };
+    let form = FormState::from_fields(&fields);
+    let status = form.value("status");
+    if !status.is_empty() && benchwork_domain::incident::IncidentStatus::parse(status).is_none() {
+        return Err(AppError::invalid("status", "use open, under-investigation or closed").into());
+    }
+    let filter = IncidentFilter {
+        status: Some(status.to_owned()).filter(|status| !status.is_empty()),
+        owner_id: None,
+    };
     let records = incidents::list(&state.ctx, &actor, &filter).await?;
     Ok(Json(records.iter().map(IncidentOut::from).collect()))
 }
@@ -383,7 +543,11 @@ async fn post_incident(
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = String, Path)), responses((status = 200, body = IncidentOut), (status = 404, body = Problem)))]
-async fn get_incident(State(state): State<AppState>, ApiCaller(actor): ApiCaller, Path(id): Path<String>) -> Result<Json<IncidentOut>, ApiError> {
+async fn get_incident(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentOut>, ApiError> {
     let id = IncidentId::parse(&id).map_err(|_| AppError::NotFound)?;
     let (record, _links) = incidents::get(&state.ctx, &actor, id).await?;
     Ok(Json(IncidentOut::from(&record)))
@@ -431,7 +595,10 @@ pub struct NotificationOut {
 }
 
 #[utoipa::path(get, path = "/api/v1/notifications", responses((status = 200, body = [NotificationOut])))]
-async fn get_notifications(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -> Result<Json<Vec<NotificationOut>>, ApiError> {
+async fn get_notifications(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+) -> Result<Json<Vec<NotificationOut>>, ApiError> {
     let inbox = notifications::inbox(&state.ctx, &actor, false).await?;
     Ok(Json(
         inbox
@@ -464,7 +631,11 @@ async fn get_audit_events(
     let form = FormState::from_fields(&fields);
     let filter = crate::audit::parse_filter(&form).map_err(AppError::Invalid)?;
     let offset = form.value("offset").parse::<i64>().unwrap_or(0).max(0);
-    let limit = form.value("limit").parse::<i64>().unwrap_or(100).clamp(1, 1000);
+    let limit = form
+        .value("limit")
+        .parse::<i64>()
+        .unwrap_or(100)
+        .clamp(1, 1000);
     let page = audit::search(&state.ctx, &actor, &filter, limit, offset).await?;
     let entries: Vec<serde_json::Value> = page
         .events
@@ -482,5 +653,9 @@ async fn get_audit_events(
         "total": entries.len(),
         "entry": entries,
     });
-    Ok(([(header::CONTENT_TYPE, "application/fhir+json")], Json(bundle)).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/fhir+json")],
+        Json(bundle),
+    )
+        .into_response())
 }

@@ -2,11 +2,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use benchwork_app::{AppError, FieldError, audit};
 use benchwork_domain::audit::{AuditEvent, AuditOutcome};
 use benchwork_domain::ids::{PatientId, UserId};
@@ -60,10 +60,16 @@ pub(crate) fn parse_filter(form: &FormState) -> Result<AuditFilter, Vec<FieldErr
         let parsed = text
             .parse::<jiff::civil::Date>()
             .ok()
-            .and_then(|date| date.to_zoned(jiff::tz::TimeZone::get("Europe/London").ok()?).ok())
+            .and_then(|date| {
+                date.to_zoned(jiff::tz::TimeZone::get("Europe/London").ok()?)
+                    .ok()
+            })
             .map(|zoned| zoned.timestamp());
         if parsed.is_none() {
-            errors.push(FieldError::new(field, "Enter a date as YYYY-MM-DD, for example 2026-11-25"));
+            errors.push(FieldError::new(
+                field,
+                "Enter a date as YYYY-MM-DD, for example 2026-11-25",
+            ));
         }
         parsed
     };
@@ -73,9 +79,16 @@ pub(crate) fn parse_filter(form: &FormState) -> Result<AuditFilter, Vec<FieldErr
     if let (Some(from), Some(to)) = (filter.from, filter.to)
         && from >= to
     {
-        errors.push(FieldError::new("to", "The end date must be on or after the start date"));
+        errors.push(FieldError::new(
+            "to",
+            "The end date must be on or after the start date",
+        ));
     }
-    if errors.is_empty() { Ok(filter) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(filter)
+    } else {
+        Err(errors)
+    }
 }
 
 struct EventRow {
@@ -99,7 +112,9 @@ fn event_row(seq: Option<u64>, event: &AuditEvent) -> EventRow {
         (None, None) => String::new(),
     };
     EventRow {
-        seq: seq.map(|seq| seq.to_string()).unwrap_or_else(|| "pending".into()),
+        seq: seq
+            .map(|seq| seq.to_string())
+            .unwrap_or_else(|| "pending".into()),
         when: display_london(event.recorded),
         who: event.actor_name.clone(),
         roles: event.actor_roles.clone(),
@@ -158,18 +173,32 @@ async fn get_audit(
         ("to", "To (YYYY-MM-DD)", "text"),
     ];
     let head = state.ctx.store.audit_head().await.map_err(AppError::from)?;
-    let n_unsealed = state.ctx.store.count_unsealed_audit_events().await.map_err(AppError::from)?;
+    let n_unsealed = state
+        .ctx
+        .store
+        .count_unsealed_audit_events()
+        .await
+        .map_err(AppError::from)?;
     let (status, form, events, has_more) = match parse_filter(&form) {
         Ok(filter) => {
-            let page = audit::search(&state.ctx, signed_in.actor(), &filter, PAGE_SIZE, offset).await?;
+            let page =
+                audit::search(&state.ctx, signed_in.actor(), &filter, PAGE_SIZE, offset).await?;
             (StatusCode::OK, form, page.events, page.has_more)
         }
-        Err(errors) => (StatusCode::UNPROCESSABLE_ENTITY, form.with_errors(errors), Vec::new(), false),
+        Err(errors) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form.with_errors(errors),
+            Vec::new(),
+            false,
+        ),
     };
     let page = AuditPage {
         page: Page::new("Audit trail", &signed_in, "audit", None).with_errors(form.has_errors()),
         fields: filter_fields,
-        events: events.iter().map(|(seq, event)| event_row(*seq, event)).collect(),
+        events: events
+            .iter()
+            .map(|(seq, event)| event_row(*seq, event))
+            .collect(),
         query: query_string(&fields, None),
         previous: (offset > 0).then(|| query_string(&fields, Some((offset - PAGE_SIZE).max(0)))),
         next: has_more.then(|| query_string(&fields, Some(offset + PAGE_SIZE))),
@@ -191,15 +220,30 @@ async fn get_audit_csv(
     let page = audit::search(&state.ctx, signed_in.actor(), &filter, EXPORT_LIMIT, 0).await?;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let write = |writer: &mut csv::Writer<Vec<u8>>, row: &[String]| {
-        writer
-            .write_record(row)
-            .map_err(|error| WebError::App(AppError::Internal(anyhow::anyhow!("writing CSV: {error}"))))
+        writer.write_record(row).map_err(|error| {
+            WebError::App(AppError::Internal(anyhow::anyhow!("writing CSV: {error}")))
+        })
     };
     write(
         &mut writer,
         &[
-            "sequence", "id", "recorded_utc", "action", "type", "outcome", "actor_id", "actor", "actor_roles",
-            "source_address", "entity_type", "entity_id", "patient_id", "department_id", "detail", "before", "after",
+            "sequence",
+            "id",
+            "recorded_utc",
+            "action",
+            "type",
+            "outcome",
+            "actor_id",
+            "actor",
+            "actor_roles",
+            "source_address",
+            "entity_type",
+            "entity_id",
+            "patient_id",
+            "department_id",
+            "detail",
+            "before",
+            "after",
         ]
         .map(String::from),
     )?;
@@ -219,8 +263,14 @@ async fn get_audit_csv(
                 event.source_address.clone().unwrap_or_default(),
                 event.entity_type.clone().unwrap_or_default(),
                 event.entity_id.clone().unwrap_or_default(),
-                event.patient_id.map(|id| id.to_string()).unwrap_or_default(),
-                event.department_id.map(|id| id.to_string()).unwrap_or_default(),
+                event
+                    .patient_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
+                event
+                    .department_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
                 event.detail.clone().unwrap_or_default(),
                 event.before.clone().unwrap_or_default(),
                 event.after.clone().unwrap_or_default(),
@@ -228,13 +278,16 @@ async fn get_audit_csv(
             .map(|cell| neutralise_formula(&cell)),
         )?;
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|error| WebError::App(AppError::Internal(anyhow::anyhow!("writing CSV: {error}"))))?;
+    let bytes = writer.into_inner().map_err(|error| {
+        WebError::App(AppError::Internal(anyhow::anyhow!("writing CSV: {error}")))
+    })?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"benchwork-audit.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"benchwork-audit.csv\"",
+            ),
             (header::CACHE_CONTROL, "no-store"),
         ],
         bytes,

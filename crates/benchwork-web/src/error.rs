@@ -43,7 +43,12 @@ struct ErrorPage {
     reference: Option<String>,
 }
 
-fn error_page(status: StatusCode, heading: &str, message: String, reference: Option<String>) -> Response {
+fn error_page(
+    status: StatusCode,
+    heading: &str,
+    message: String,
+    reference: Option<String>,
+) -> Response {
     let page = ErrorPage {
         page: Page::anonymous(heading, String::new()),
         heading: heading.to_owned(),
@@ -58,7 +63,11 @@ fn error_page(status: StatusCode, heading: &str, message: String, reference: Opt
 
 /// A safe local path to return to after sign-in: never another site.
 pub(crate) fn local_path(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    if next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.contains(char::is_control)
+    {
         next.to_owned()
     } else {
         "/".to_owned()
@@ -144,12 +153,13 @@ fn not_found_page() -> Response {
 /// elsewhere.
 pub async fn not_found(uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        crate::api::ApiError::from(AppError::NotFound).into_response()
+        crate::api::ApiError::App(AppError::NotFound).into_response()
     } else {
         let mut response = not_found_page();
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
         response
     }
 }

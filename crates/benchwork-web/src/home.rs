@@ -21,7 +21,8 @@ use crate::error::{WebError, local_path};
 use crate::forms::FormState;
 use crate::page::Page;
 use crate::session::{
-    ClientAddress, FLASH_COOKIE, MaybeSignedIn, PRE_CSRF_COOKIE, SESSION_COOKIE, SignedIn, cookie, set_cookie,
+    ClientAddress, FLASH_COOKIE, MaybeSignedIn, PRE_CSRF_COOKIE, SESSION_COOKIE, SignedIn, cookie,
+    set_cookie,
 };
 
 pub(crate) fn router() -> Router<AppState> {
@@ -30,13 +31,16 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/sign-in", get(get_sign_in).post(post_sign_in))
         .route("/sign-out", post(post_sign_out))
         .route("/account/password", get(get_password).post(post_password))
+        .route("/notifications", get(get_notifications))
         .route("/notifications/{id}/read", post(post_notification_read))
 }
 
 /// Takes the one-shot message left by the previous action, if any.
 pub(crate) fn take_flash(headers: &axum::http::HeaderMap) -> Option<String> {
     cookie(headers, FLASH_COOKIE)
-        .and_then(|value| serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("m={value}")).ok())
+        .and_then(|value| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("m={value}")).ok()
+        })
         .and_then(|pairs| pairs.into_iter().next().map(|(_, message)| message))
         .filter(|message| !message.is_empty())
 }
@@ -46,14 +50,21 @@ pub(crate) fn redirect_with_flash(state: &AppState, to: &str, message: &str) -> 
     let encoded = serde_urlencoded::to_string([("m", message)]).unwrap_or_default();
     let value = encoded.trim_start_matches("m=");
     (
-        [(header::SET_COOKIE, set_cookie(state, FLASH_COOKIE, value, Some(60)))],
+        [(
+            header::SET_COOKIE,
+            set_cookie(state, FLASH_COOKIE, value, Some(60)),
+        )],
         Redirect::to(to),
     )
         .into_response()
 }
 
 /// Clears the flash cookie once shown.
-pub(crate) fn with_flash_cleared(state: &AppState, had_flash: bool, response: impl IntoResponse) -> Response {
+pub(crate) fn with_flash_cleared(
+    state: &AppState,
+    had_flash: bool,
+    response: impl IntoResponse,
+) -> Response {
     let mut response = response.into_response();
     if had_flash && let Ok(value) = set_cookie(state, FLASH_COOKIE, "", Some(0)).parse() {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -176,7 +187,10 @@ fn sign_in_page(
     (
         status,
         [
-            (header::SET_COOKIE, set_cookie(state, PRE_CSRF_COOKIE, &token, None)),
+            (
+                header::SET_COOKIE,
+                set_cookie(state, PRE_CSRF_COOKIE, &token, None),
+            ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
         page,
@@ -210,7 +224,14 @@ async fn post_sign_in(
 ) -> Response {
     let form = FormState::from_fields(&fields);
     let next = local_path(form.value("next"));
-    match auth::sign_in(&state.ctx, form.value("username"), form.value("password"), &source).await {
+    match auth::sign_in(
+        &state.ctx,
+        form.value("username"),
+        form.value("password"),
+        &source,
+    )
+    .await
+    {
         Ok(signed_in) => {
             let to = if signed_in.actor.must_change_password {
                 "/account/password".to_owned()
@@ -221,24 +242,47 @@ async fn post_sign_in(
                 // Two cookies: AppendHeaders keeps both (an array would
                 // replace the first with the second).
                 axum::response::AppendHeaders([
-                    (header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &signed_in.token, None)),
-                    (header::SET_COOKIE, set_cookie(&state, PRE_CSRF_COOKIE, "", Some(0))),
+                    (
+                        header::SET_COOKIE,
+                        set_cookie(&state, SESSION_COOKIE, &signed_in.token, None),
+                    ),
+                    (
+                        header::SET_COOKIE,
+                        set_cookie(&state, PRE_CSRF_COOKIE, "", Some(0)),
+                    ),
                 ]),
                 Redirect::to(&to),
             )
                 .into_response()
         }
         Err(AppError::Invalid(errors)) => {
-            let mut kept = FormState::from_fields(&[("username".into(), form.value("username").to_owned())]);
+            let mut kept =
+                FormState::from_fields(&[("username".into(), form.value("username").to_owned())]);
             kept = kept.with_errors(errors);
-            sign_in_page(&state, StatusCode::UNPROCESSABLE_ENTITY, kept, next, false, None)
+            sign_in_page(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                kept,
+                next,
+                false,
+                None,
+            )
         }
         Err(AppError::Unauthenticated(message)) => {
-            let kept = FormState::from_fields(&[("username".into(), form.value("username").to_owned())]);
-            sign_in_page(&state, StatusCode::UNAUTHORIZED, kept, next, false, Some(format!("{message}.")))
+            let kept =
+                FormState::from_fields(&[("username".into(), form.value("username").to_owned())]);
+            sign_in_page(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                kept,
+                next,
+                false,
+                Some(format!("{message}.")),
+            )
         }
         Err(AppError::TooManyAttempts { until }) => {
-            let kept = FormState::from_fields(&[("username".into(), form.value("username").to_owned())]);
+            let kept =
+                FormState::from_fields(&[("username".into(), form.value("username").to_owned())]);
             sign_in_page(
                 &state,
                 StatusCode::TOO_MANY_REQUESTS,
@@ -255,10 +299,16 @@ async fn post_sign_in(
     }
 }
 
-async fn post_sign_out(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, WebError> {
+async fn post_sign_out(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Response, WebError> {
     auth::sign_out(&state.ctx, &signed_in.0).await?;
     Ok((
-        [(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", Some(0)))],
+        [(
+            header::SET_COOKIE,
+            set_cookie(&state, SESSION_COOKIE, "", Some(0)),
+        )],
         Redirect::to("/sign-in"),
     )
         .into_response())
@@ -275,7 +325,8 @@ struct PasswordPage {
 
 fn password_page(signed_in: &SignedIn, form: FormState) -> PasswordPage {
     PasswordPage {
-        page: Page::new("Change your password", signed_in, "account", None).with_errors(form.has_errors()),
+        page: Page::new("Change your password", signed_in, "account", None)
+            .with_errors(form.has_errors()),
         must_change: signed_in.actor().must_change_password,
         form,
         fields: vec![
@@ -306,7 +357,11 @@ async fn post_password(
     )
     .await
     {
-        Ok(()) => Ok(redirect_with_flash(&state, "/", "Your password has been changed")),
+        Ok(()) => Ok(redirect_with_flash(
+            &state,
+            "/",
+            "Your password has been changed",
+        )),
         Err(AppError::Invalid(errors)) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             password_page(&signed_in, FormState::default().with_errors(errors)),
@@ -316,6 +371,51 @@ async fn post_password(
     }
 }
 
+struct InboxRow {
+    id: String,
+    title: String,
+    body: String,
+    link: Option<String>,
+    when: String,
+    to: String,
+    read: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "notifications.html")]
+struct NotificationsPage {
+    page: Page,
+    notifications: Vec<InboxRow>,
+}
+
+async fn get_notifications(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Response, WebError> {
+    let inbox = notifications::inbox(&state.ctx, signed_in.actor(), false).await?;
+    Ok(NotificationsPage {
+        page: Page::new("Notifications", &signed_in, "notifications", None),
+        notifications: inbox
+            .into_iter()
+            .map(|item| InboxRow {
+                id: item.id.to_string(),
+                title: item.title,
+                body: item.body,
+                link: item.link.filter(|link| link.starts_with('/')),
+                when: display_london(item.created_at),
+                to: item
+                    .recipient_role
+                    .as_deref()
+                    .and_then(|code| benchwork_domain::staff::Role::parse(code).ok())
+                    .map(|role| format!("Everyone who is a {}", role.label().to_lowercase()))
+                    .unwrap_or_else(|| "You".into()),
+                read: item.read_at.is_some(),
+            })
+            .collect(),
+    }
+    .into_response())
+}
+
 async fn post_notification_read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -323,5 +423,5 @@ async fn post_notification_read(
 ) -> Result<Response, WebError> {
     let id = NotificationId::parse(&id).map_err(|_| WebError::App(AppError::NotFound))?;
     notifications::mark_read(&state.ctx, signed_in.actor(), id).await?;
-    Ok(Redirect::to("/").into_response())
+    Ok(Redirect::to("/notifications").into_response())
 }

@@ -8,9 +8,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use benchwork_app::incidents::{self, IncidentInput};
-use benchwork_app::{AppError, Actor};
+use benchwork_app::{Actor, AppError};
 use benchwork_domain::ids::IncidentId;
-use benchwork_domain::incident::{IncidentCategory, IncidentKind, IncidentStatus, Severity, reference};
+use benchwork_domain::incident::{
+    IncidentCategory, IncidentKind, IncidentStatus, Severity, reference,
+};
 use benchwork_domain::staff::Permission;
 use benchwork_domain::time::display_london;
 use benchwork_store::{IncidentFilter, IncidentRecord};
@@ -26,7 +28,10 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/incidents", get(get_incidents).post(post_incident))
         .route("/incidents/new", get(get_new_incident))
-        .route("/incidents/{id}", get(get_incident).post(post_incident_update))
+        .route(
+            "/incidents/{id}",
+            get(get_incident).post(post_incident_update),
+        )
 }
 
 pub(crate) struct IncidentView {
@@ -51,13 +56,28 @@ pub(crate) fn incident_view(record: &IncidentRecord) -> IncidentView {
         reference: reference(record.number),
         title: record.title.clone(),
         department: record.department_name.clone(),
-        kind: IncidentKind::parse(&record.kind).map(|kind| kind.label()).unwrap_or("Unknown").to_owned(),
-        category: IncidentCategory::parse(&record.category).map(|category| category.label()).unwrap_or("Unknown").to_owned(),
-        severity: Severity::parse(&record.severity).map(|severity| severity.label()).unwrap_or("Unknown").to_owned(),
-        status: IncidentStatus::parse(&record.status).map(|status| status.label()).unwrap_or("Unknown").to_owned(),
+        kind: IncidentKind::parse(&record.kind)
+            .map(|kind| kind.label())
+            .unwrap_or("Unknown")
+            .to_owned(),
+        category: IncidentCategory::parse(&record.category)
+            .map(|category| category.label())
+            .unwrap_or("Unknown")
+            .to_owned(),
+        severity: Severity::parse(&record.severity)
+            .map(|severity| severity.label())
+            .unwrap_or("Unknown")
+            .to_owned(),
+        status: IncidentStatus::parse(&record.status)
+            .map(|status| status.label())
+            .unwrap_or("Unknown")
+            .to_owned(),
         raised: display_london(record.created_at),
         raised_by: record.raised_by_name.clone(),
-        owner: record.owner_name.clone().unwrap_or_else(|| "Nobody yet".into()),
+        owner: record
+            .owner_name
+            .clone()
+            .unwrap_or_else(|| "Nobody yet".into()),
         description: record.description.clone(),
         outcome: record.outcome.clone().unwrap_or_default(),
     }
@@ -86,7 +106,12 @@ async fn get_incidents(
     let flash = take_flash(&headers);
     let had_flash = flash.is_some();
     let page = IncidentsPage {
-        page: Page::new("Incidents and nonconformities", &signed_in, "incidents", flash),
+        page: Page::new(
+            "Incidents and nonconformities",
+            &signed_in,
+            "incidents",
+            flash,
+        ),
         incidents: records.iter().map(incident_view).collect(),
         can_raise: actor.can(Permission::RaiseIncident),
     };
@@ -113,13 +138,19 @@ async fn new_incident_page(
     form: FormState,
 ) -> Result<NewIncidentPage, WebError> {
     let actor: &Actor = signed_in.actor();
-    let departments = state.ctx.store.list_departments().await.map_err(AppError::from)?;
+    let departments = state
+        .ctx
+        .store
+        .list_departments()
+        .await
+        .map_err(AppError::from)?;
     let mut form = form;
     if form.value("department").is_empty() && actor.departments.len() == 1 {
         form.set("department", actor.departments[0].to_string());
     }
     Ok(NewIncidentPage {
-        page: Page::new("Report an incident", signed_in, "incidents", None).with_errors(form.has_errors()),
+        page: Page::new("Report an incident", signed_in, "incidents", None)
+            .with_errors(form.has_errors()),
         form,
         selects: vec![
             SelectField {
@@ -134,25 +165,39 @@ async fn new_incident_page(
             SelectField {
                 name: "kind",
                 label: "What kind of event",
-                options: IncidentKind::ALL.iter().map(|kind| (kind.code().into(), kind.label().into())).collect(),
+                options: IncidentKind::ALL
+                    .iter()
+                    .map(|kind| (kind.code().into(), kind.label().into()))
+                    .collect(),
             },
             SelectField {
                 name: "category",
                 label: "Category",
-                options: IncidentCategory::ALL.iter().map(|c| (c.code().into(), c.label().into())).collect(),
+                options: IncidentCategory::ALL
+                    .iter()
+                    .map(|c| (c.code().into(), c.label().into()))
+                    .collect(),
             },
             SelectField {
                 name: "severity",
                 label: "Degree of harm",
-                options: Severity::ALL.iter().map(|s| (s.code().into(), s.label().into())).collect(),
+                options: Severity::ALL
+                    .iter()
+                    .map(|s| (s.code().into(), s.label().into()))
+                    .collect(),
             },
         ],
     })
 }
 
-async fn get_new_incident(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, WebError> {
+async fn get_new_incident(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Response, WebError> {
     signed_in.actor().require(Permission::RaiseIncident)?;
-    Ok(new_incident_page(&state, &signed_in, FormState::default()).await?.into_response())
+    Ok(new_incident_page(&state, &signed_in, FormState::default())
+        .await?
+        .into_response())
 }
 
 async fn post_incident(
@@ -212,7 +257,11 @@ async fn incident_page(
             .await
             .map_err(AppError::from)?
             .into_iter()
-            .filter(|user| user.kind == "person" && user.disabled_at.is_none() && user.departments.contains(&record.department_id))
+            .filter(|user| {
+                user.kind == "person"
+                    && user.disabled_at.is_none()
+                    && user.departments.contains(&record.department_id)
+            })
             .map(|user| (user.id.to_string(), user.display_name))
             .collect()
     } else {
@@ -221,18 +270,33 @@ async fn incident_page(
     let form = form.unwrap_or_else(|| {
         let mut form = FormState::default();
         form.set("status", record.status.clone());
-        form.set("owner", record.owner_id.map(|id| id.to_string()).unwrap_or_default());
+        form.set(
+            "owner",
+            record.owner_id.map(|id| id.to_string()).unwrap_or_default(),
+        );
         form.set("outcome", record.outcome.clone().unwrap_or_default());
         form
     });
     let view = incident_view(&record);
     Ok(IncidentPage {
-        page: Page::new(format!("{} {}", view.reference, view.title), signed_in, "incidents", flash).with_errors(form.has_errors()),
+        page: Page::new(
+            format!("{} {}", view.reference, view.title),
+            signed_in,
+            "incidents",
+            flash,
+        )
+        .with_errors(form.has_errors()),
         form,
         incident: view,
-        links: links.into_iter().map(|link| (link.record_type, link.record_id, link.label)).collect(),
+        links: links
+            .into_iter()
+            .map(|link| (link.record_type, link.record_id, link.label))
+            .collect(),
         can_manage,
-        statuses: IncidentStatus::ALL.iter().map(|status| (status.code(), status.label())).collect(),
+        statuses: IncidentStatus::ALL
+            .iter()
+            .map(|status| (status.code(), status.label()))
+            .collect(),
         owners,
     })
 }
@@ -277,7 +341,8 @@ async fn post_incident_update(
             &format!("Incident {} updated", reference(record.number)),
         )),
         Err(AppError::Invalid(errors)) => {
-            let page = incident_page(&state, &signed_in, id, Some(form.with_errors(errors)), None).await?;
+            let page =
+                incident_page(&state, &signed_in, id, Some(form.with_errors(errors)), None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(error) => Err(error.into()),

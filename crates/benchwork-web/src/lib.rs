@@ -40,13 +40,17 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(audit::router())
         .merge(incidents::router())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), session::session_layer));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::session_layer,
+        ));
     Router::new()
         .merge(pages)
         .nest("/api/v1", api::router())
         .merge(assets::router())
         .merge(health_router())
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -89,4 +93,30 @@ fn health_router() -> Router<AppState> {
                 }
             }),
         )
+}
+
+/// Refuses any URL carrying an encoded NUL character (`%00`): no one means
+/// it, and PostgreSQL cannot store it, so it must never reach a query.
+async fn refuse_nul_in_uri(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let has_nul = request
+        .uri()
+        .path_and_query()
+        .is_some_and(|pq| pq.as_str().to_ascii_lowercase().contains("%00"));
+    if !has_nul {
+        return next.run(request).await;
+    }
+    if request.uri().path().starts_with("/api/") {
+        api::ApiError::App(benchwork_app::AppError::invalid(
+            "query",
+            "the address must not contain NUL characters",
+        ))
+        .into_response()
+    } else {
+        error::WebError::BadRequest("The address contains a character that is not allowed.".into())
+            .into_response()
+    }
 }

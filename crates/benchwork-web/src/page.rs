@@ -44,6 +44,11 @@ fn navigation(actor: &Actor, section: &str) -> Vec<NavItem> {
         href: "/",
         current: section == "home",
     }];
+    items.push(NavItem {
+        label: "Notifications",
+        href: "/notifications",
+        current: section == "notifications",
+    });
     if actor.can(Permission::ViewDepartmentRecords) || actor.can(Permission::RaiseIncident) {
         items.push(NavItem {
             label: "Incidents and nonconformities",
@@ -70,7 +75,12 @@ fn navigation(actor: &Actor, section: &str) -> Vec<NavItem> {
 
 impl Page {
     /// The frame for a signed-in page in `section`.
-    pub fn new(title: impl Into<String>, signed_in: &SignedIn, section: &str, flash: Option<String>) -> Page {
+    pub fn new(
+        title: impl Into<String>,
+        signed_in: &SignedIn,
+        section: &str,
+        flash: Option<String>,
+    ) -> Page {
         let actor = signed_in.actor();
         Page {
             title: title.into(),

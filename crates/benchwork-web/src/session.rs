@@ -53,18 +53,30 @@ pub(crate) fn source_address(parts: &Parts) -> String {
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Resolves the session, then checks the anti-forgery token of form posts.
-pub async fn session_layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn session_layer(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     match session_layer_inner(state, request, next).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
 }
 
-async fn session_layer_inner(state: AppState, request: Request, next: Next) -> Result<Response, WebError> {
+async fn session_layer_inner(
+    state: AppState,
+    request: Request,
+    next: Next,
+) -> Result<Response, WebError> {
     let (mut parts, body) = request.into_parts();
     let source = source_address(&parts);
     let mut found = SessionState {
@@ -83,7 +95,17 @@ async fn session_layer_inner(state: AppState, request: Request, next: Next) -> R
         let bytes = to_bytes(body, 1024 * 1024)
             .await
             .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
-        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        let fields: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        if fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || value.contains('\0'))
+        {
+            // No one types a NUL character, and PostgreSQL cannot store one.
+            return Err(WebError::BadRequest(
+                "the form contains a character that is not allowed".into(),
+            ));
+        }
         let sent = fields
             .iter()
             .find(|(key, _)| key == CSRF_FIELD)
@@ -129,7 +151,10 @@ impl SignedIn {
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let found = parts.extensions.get::<SessionState>().cloned();
         let next = parts
             .uri
@@ -142,13 +167,19 @@ impl FromRequestParts<AppState> for SignedIn {
                 ..
             }) => {
                 let path = parts.uri.path();
-                if session.actor.must_change_password && path != "/account/password" && path != "/sign-out" {
+                if session.actor.must_change_password
+                    && path != "/account/password"
+                    && path != "/sign-out"
+                {
                     return Err(WebError::Redirect("/account/password".into()));
                 }
                 Ok(SignedIn(session))
             }
             Some(SessionState { expired, .. }) => Err(WebError::SignInRequired { next, expired }),
-            None => Err(WebError::SignInRequired { next, expired: false }),
+            None => Err(WebError::SignInRequired {
+                next,
+                expired: false,
+            }),
         }
     }
 }
@@ -160,7 +191,10 @@ pub struct MaybeSignedIn(pub Option<ActiveSession>, pub bool);
 impl FromRequestParts<AppState> for MaybeSignedIn {
     type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let found = parts.extensions.get::<SessionState>().cloned();
         Ok(match found {
             Some(state) => MaybeSignedIn(state.session, state.expired),
@@ -182,7 +216,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 }
 
 /// A `Set-Cookie` value with the project's cookie attributes.
-pub(crate) fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: Option<i64>) -> String {
+pub(crate) fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age_secs: Option<i64>,
+) -> String {
     let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
     if let Some(age) = max_age_secs {
         cookie.push_str(&format!("; Max-Age={age}"));

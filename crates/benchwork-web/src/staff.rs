@@ -27,7 +27,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/staff", get(get_staff).post(post_staff))
         .route("/staff/new", get(get_new_staff))
         .route("/staff/{id}", get(get_account))
-        .route("/staff/{id}/edit", get(get_edit_account).post(post_edit_account))
+        .route(
+            "/staff/{id}/edit",
+            get(get_edit_account).post(post_edit_account),
+        )
         .route("/staff/{id}/disable", post(post_disable))
         .route("/staff/{id}/enable", post(post_enable))
         .route("/staff/{id}/password", post(post_reset_password))
@@ -53,7 +56,11 @@ fn user_row(user: &UserRecord, departments: &[DepartmentRecord]) -> UserRow {
         roles: user
             .roles
             .iter()
-            .map(|code| Role::parse(code).map(|role| role.label()).unwrap_or("unknown role"))
+            .map(|code| {
+                Role::parse(code)
+                    .map(|role| role.label())
+                    .unwrap_or("unknown role")
+            })
             .collect::<Vec<_>>()
             .join(", "),
         departments: user
@@ -85,7 +92,12 @@ async fn get_staff(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, WebError> {
     let users = staff::list_accounts(&state.ctx, signed_in.actor()).await?;
-    let departments = state.ctx.store.list_departments().await.map_err(AppError::from)?;
+    let departments = state
+        .ctx
+        .store
+        .list_departments()
+        .await
+        .map_err(AppError::from)?;
     let flash = take_flash(&headers);
     let had_flash = flash.is_some();
     let page = StaffPage {
@@ -119,9 +131,18 @@ async fn staff_form(
     creating: bool,
     user_id: Option<UserId>,
 ) -> Result<StaffFormPage, WebError> {
-    let departments = state.ctx.store.list_departments().await.map_err(AppError::from)?;
+    let departments = state
+        .ctx
+        .store
+        .list_departments()
+        .await
+        .map_err(AppError::from)?;
     let (title, action, back) = match user_id {
-        None => ("Add an account".to_owned(), "/staff".to_owned(), "/staff".to_owned()),
+        None => (
+            "Add an account".to_owned(),
+            "/staff".to_owned(),
+            "/staff".to_owned(),
+        ),
         Some(id) => (
             "Change account".to_owned(),
             format!("/staff/{id}/edit"),
@@ -134,7 +155,10 @@ async fn staff_form(
         creating,
         action,
         back,
-        roles: Role::ALL.iter().map(|role| (role.code(), role.label())).collect(),
+        roles: Role::ALL
+            .iter()
+            .map(|role| (role.code(), role.label()))
+            .collect(),
         departments: departments
             .into_iter()
             .map(|department| (department.id.to_string(), department.name))
@@ -142,9 +166,16 @@ async fn staff_form(
     })
 }
 
-async fn get_new_staff(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, WebError> {
+async fn get_new_staff(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Response, WebError> {
     signed_in.actor().require(Permission::ManageStaff)?;
-    Ok(staff_form(&state, &signed_in, FormState::default(), true, None).await?.into_response())
+    Ok(
+        staff_form(&state, &signed_in, FormState::default(), true, None)
+            .await?
+            .into_response(),
+    )
 }
 
 async fn post_staff(
@@ -205,17 +236,32 @@ async fn account_page(
     flash: Option<String>,
 ) -> Result<AccountPage, WebError> {
     let user = staff::get_account(&state.ctx, signed_in.actor(), user_id).await?;
-    let departments = state.ctx.store.list_departments().await.map_err(AppError::from)?;
+    let departments = state
+        .ctx
+        .store
+        .list_departments()
+        .await
+        .map_err(AppError::from)?;
     let can_manage = signed_in.actor().can(Permission::ManageStaff);
     let tokens = if can_manage {
-        state.ctx.store.list_api_tokens(user_id).await.map_err(AppError::from)?
+        state
+            .ctx
+            .store
+            .list_api_tokens(user_id)
+            .await
+            .map_err(AppError::from)?
     } else {
         Vec::new()
     };
     Ok(AccountPage {
-        page: Page::new(user.display_name.clone(), signed_in, "staff", flash).with_errors(form.has_errors()),
+        page: Page::new(user.display_name.clone(), signed_in, "staff", flash)
+            .with_errors(form.has_errors()),
         form,
-        kind_label: if user.kind == "system" { "Interface or instrument" } else { "Member of staff" },
+        kind_label: if user.kind == "system" {
+            "Interface or instrument"
+        } else {
+            "Member of staff"
+        },
         is_person: user.kind == "person",
         user: user_row(&user, &departments),
         can_manage,
@@ -225,7 +271,10 @@ async fn account_page(
                 id: token.id.to_string(),
                 label: token.label,
                 created: display_london(token.created_at),
-                last_used: token.last_used_at.map(display_london).unwrap_or_else(|| "Never".into()),
+                last_used: token
+                    .last_used_at
+                    .map(display_london)
+                    .unwrap_or_else(|| "Never".into()),
                 revoked: token.revoked_at.is_some(),
             })
             .collect(),
@@ -241,7 +290,15 @@ async fn get_account(
 ) -> Result<Response, WebError> {
     let flash = take_flash(&headers);
     let had_flash = flash.is_some();
-    let page = account_page(&state, &signed_in, parse_user_id(&id)?, FormState::default(), None, flash).await?;
+    let page = account_page(
+        &state,
+        &signed_in,
+        parse_user_id(&id)?,
+        FormState::default(),
+        None,
+        flash,
+    )
+    .await?;
     Ok(with_flash_cleared(&state, had_flash, page))
 }
 
@@ -256,8 +313,13 @@ async fn get_edit_account(
     let mut form = FormState::default();
     form.set("display_name", user.display_name.clone());
     form.set_all("roles", user.roles.clone());
-    form.set_all("departments", user.departments.iter().map(ToString::to_string).collect());
-    Ok(staff_form(&state, &signed_in, form, false, Some(user_id)).await?.into_response())
+    form.set_all(
+        "departments",
+        user.departments.iter().map(ToString::to_string).collect(),
+    );
+    Ok(staff_form(&state, &signed_in, form, false, Some(user_id))
+        .await?
+        .into_response())
 }
 
 async fn post_edit_account(
@@ -284,23 +346,46 @@ async fn post_edit_account(
             &format!("Account {} changed", user.username),
         )),
         Err(AppError::Invalid(errors)) => {
-            let page = staff_form(&state, &signed_in, form.with_errors(errors), false, Some(user_id)).await?;
+            let page = staff_form(
+                &state,
+                &signed_in,
+                form.with_errors(errors),
+                false,
+                Some(user_id),
+            )
+            .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(error) => Err(error.into()),
     }
 }
 
-async fn post_disable(State(state): State<AppState>, signed_in: SignedIn, Path(id): Path<String>) -> Result<Response, WebError> {
+async fn post_disable(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
     let user_id = parse_user_id(&id)?;
     staff::set_disabled(&state.ctx, signed_in.actor(), user_id, true).await?;
-    Ok(redirect_with_flash(&state, &format!("/staff/{user_id}"), "Account disabled; its sessions have ended"))
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/staff/{user_id}"),
+        "Account disabled; its sessions have ended",
+    ))
 }
 
-async fn post_enable(State(state): State<AppState>, signed_in: SignedIn, Path(id): Path<String>) -> Result<Response, WebError> {
+async fn post_enable(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
     let user_id = parse_user_id(&id)?;
     staff::set_disabled(&state.ctx, signed_in.actor(), user_id, false).await?;
-    Ok(redirect_with_flash(&state, &format!("/staff/{user_id}"), "Account enabled"))
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/staff/{user_id}"),
+        "Account enabled",
+    ))
 }
 
 async fn post_reset_password(
@@ -311,14 +396,29 @@ async fn post_reset_password(
 ) -> Result<Response, WebError> {
     let user_id = parse_user_id(&id)?;
     let form = FormState::from_fields(&fields);
-    match staff::reset_password(&state.ctx, signed_in.actor(), user_id, form.value("password")).await {
+    match staff::reset_password(
+        &state.ctx,
+        signed_in.actor(),
+        user_id,
+        form.value("password"),
+    )
+    .await
+    {
         Ok(()) => Ok(redirect_with_flash(
             &state,
             &format!("/staff/{user_id}"),
             "Password reset; the person must change it at next sign-in",
         )),
         Err(AppError::Invalid(errors)) => {
-            let page = account_page(&state, &signed_in, user_id, FormState::default().with_errors(errors), None, None).await?;
+            let page = account_page(
+                &state,
+                &signed_in,
+                user_id,
+                FormState::default().with_errors(errors),
+                None,
+                None,
+            )
+            .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(error) => Err(error.into()),
@@ -335,11 +435,27 @@ async fn post_token(
     let form = FormState::from_fields(&fields);
     match auth::issue_api_token(&state.ctx, signed_in.actor(), user_id, form.value("label")).await {
         Ok(issued) => {
-            let page = account_page(&state, &signed_in, user_id, FormState::default(), Some(issued.token), None).await?;
+            let page = account_page(
+                &state,
+                &signed_in,
+                user_id,
+                FormState::default(),
+                Some(issued.token),
+                None,
+            )
+            .await?;
             Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], page).into_response())
         }
         Err(AppError::Invalid(errors)) => {
-            let page = account_page(&state, &signed_in, user_id, form.with_errors(errors), None, None).await?;
+            let page = account_page(
+                &state,
+                &signed_in,
+                user_id,
+                form.with_errors(errors),
+                None,
+                None,
+            )
+            .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(error) => Err(error.into()),
@@ -354,7 +470,11 @@ async fn post_revoke_token(
     let user_id = parse_user_id(&id)?;
     let token_id = ApiTokenId::parse(&token).map_err(|_| WebError::App(AppError::NotFound))?;
     auth::revoke_api_token(&state.ctx, signed_in.actor(), user_id, token_id).await?;
-    Ok(redirect_with_flash(&state, &format!("/staff/{user_id}"), "Token revoked"))
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/staff/{user_id}"),
+        "Token revoked",
+    ))
 }
 
 #[derive(Template, WebTemplate)]
@@ -365,12 +485,25 @@ struct DepartmentsPage {
     departments: Vec<(String, String)>,
 }
 
-async fn departments_page(state: &AppState, signed_in: &SignedIn, form: FormState, flash: Option<String>) -> Result<DepartmentsPage, WebError> {
-    let departments = state.ctx.store.list_departments().await.map_err(AppError::from)?;
+async fn departments_page(
+    state: &AppState,
+    signed_in: &SignedIn,
+    form: FormState,
+    flash: Option<String>,
+) -> Result<DepartmentsPage, WebError> {
+    let departments = state
+        .ctx
+        .store
+        .list_departments()
+        .await
+        .map_err(AppError::from)?;
     Ok(DepartmentsPage {
         page: Page::new("Departments", signed_in, "staff", flash).with_errors(form.has_errors()),
         form,
-        departments: departments.into_iter().map(|department| (department.code, department.name)).collect(),
+        departments: departments
+            .into_iter()
+            .map(|department| (department.code, department.name))
+            .collect(),
     })
 }
 
@@ -392,8 +525,19 @@ async fn post_department(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let form = FormState::from_fields(&fields);
-    match staff::create_department(&state.ctx, signed_in.actor(), form.value("code"), form.value("name")).await {
-        Ok(department) => Ok(redirect_with_flash(&state, "/departments", &format!("Department {} added", department.name))),
+    match staff::create_department(
+        &state.ctx,
+        signed_in.actor(),
+        form.value("code"),
+        form.value("name"),
+    )
+    .await
+    {
+        Ok(department) => Ok(redirect_with_flash(
+            &state,
+            "/departments",
+            &format!("Department {} added", department.name),
+        )),
         Err(AppError::Invalid(errors)) => {
             let page = departments_page(&state, &signed_in, form.with_errors(errors), None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())

@@ -35,13 +35,16 @@ fn free_port() -> u16 {
 /// Starts chromedriver, or returns `None` (skipping) when the browser is not
 /// installed and not required.
 async fn start_browser() -> Option<(Driver, Client)> {
-    let installed = std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
+    let installed =
+        std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
     if !installed {
         assert!(
             std::env::var("BENCHWORK_TEST_REQUIRE_BROWSER").as_deref() != Ok("1"),
             "BENCHWORK_TEST_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing: run scripts/ensure-chromium"
         );
-        eprintln!("browser test skipped: chromium or chromedriver is not installed (scripts/test installs them)");
+        eprintln!(
+            "browser test skipped: chromium or chromedriver is not installed (scripts/test installs them)"
+        );
         return None;
     }
     let port = free_port();
@@ -52,7 +55,11 @@ async fn start_browser() -> Option<(Driver, Client)> {
         .spawn()
         .expect("starting chromedriver");
     let profile = tempfile::tempdir().expect("a browser profile folder");
-    let driver = Driver { process, port, _profile: profile };
+    let driver = Driver {
+        process,
+        port,
+        _profile: profile,
+    };
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
@@ -148,19 +155,47 @@ async fn the_incident_form_shows_an_error_summary_and_keeps_the_entry() {
     };
     let outcome = async {
         browser.goto(&format!("{}/sign-in", app.address)).await?;
-        browser.find(Locator::Id("username")).await?.send_keys("associate").await?;
-        browser.find(Locator::Id("password")).await?.send_keys("benchwork-demo\u{E007}").await?;
-        browser.wait().for_element(Locator::Id("signed-in-user")).await?;
-        browser.goto(&format!("{}/incidents/new", app.address)).await?;
-        browser.find(Locator::Id("description")).await?.send_keys("Sample arrived leaking in the pod").await?;
-        browser.find(Locator::Id("submit-incident")).await?.click().await?;
-        let summary = browser.wait().for_element(Locator::Css(".nhsuk-error-summary")).await?;
+        browser
+            .find(Locator::Id("username"))
+            .await?
+            .send_keys("associate")
+            .await?;
+        browser
+            .find(Locator::Id("password"))
+            .await?
+            .send_keys("benchwork-demo\u{E007}")
+            .await?;
+        browser
+            .wait()
+            .for_element(Locator::Id("signed-in-user"))
+            .await?;
+        browser
+            .goto(&format!("{}/incidents/new", app.address))
+            .await?;
+        browser
+            .find(Locator::Id("description"))
+            .await?
+            .send_keys("Sample arrived leaking in the pod")
+            .await?;
+        browser
+            .find(Locator::Id("submit-incident"))
+            .await?
+            .click()
+            .await?;
+        let summary = browser
+            .wait()
+            .for_element(Locator::Css(".nhsuk-error-summary"))
+            .await?;
         let text = summary.text().await?;
         assert!(text.contains("There is a problem"), "{text}");
         assert!(text.contains("Enter a short title"), "{text}");
         // The title says there is an error, and what was typed is kept.
         assert!(browser.title().await?.starts_with("Error: "));
-        let kept = browser.find(Locator::Id("description")).await?.prop("value").await?;
+        let kept = browser
+            .find(Locator::Id("description"))
+            .await?
+            .prop("value")
+            .await?;
         assert_eq!(kept.as_deref(), Some("Sample arrived leaking in the pod"));
         // The summary links to the fields.
         let link = summary.find(Locator::Css("a[href='#title']")).await?;

@@ -17,13 +17,24 @@ fn config_check_redacts_the_database_password() {
     // An unreachable server: the configuration is printed before connecting.
     let output = benchwork()
         .current_dir(folder.path())
-        .args(["config", "check", "--database-url", "postgres://benchwork:s3cret-pass@127.0.0.1:1/benchwork"])
+        .args([
+            "config",
+            "check",
+            "--database-url",
+            "postgres://benchwork:s3cret-pass@127.0.0.1:1/benchwork",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stdout.contains("postgres://benchwork:****@127.0.0.1:1/benchwork"), "{stdout}");
-    assert!(!stdout.contains("s3cret-pass") && !stderr.contains("s3cret-pass"), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("postgres://benchwork:****@127.0.0.1:1/benchwork"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("s3cret-pass") && !stderr.contains("s3cret-pass"),
+        "{stdout}{stderr}"
+    );
 }
 
 #[test]
@@ -38,11 +49,20 @@ fn config_layers_apply_in_order() {
         .current_dir(folder.path())
         .env("BENCHWORK_AUTH__IDLE_TIMEOUT_MINUTES", "15")
         .env("BENCHWORK_SERVER__ADDR", "127.0.0.1:9002")
-        .args(["config", "check", "--data-dir", folder.path().join("from-flag").to_str().unwrap()])
+        .args([
+            "config",
+            "check",
+            "--data-dir",
+            folder.path().join("from-flag").to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     // Flag beats file; environment beats file.
     assert!(stdout.contains("from-flag"), "{stdout}");
     assert!(stdout.contains("addr = \"127.0.0.1:9002\""), "{stdout}");
@@ -54,7 +74,17 @@ fn config_layers_apply_in_order() {
 fn config_example_lists_every_key() {
     let output = benchwork().args(["config", "example"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    for key in ["data_dir", "[database]", "url", "[server]", "addr", "[auth]", "idle_timeout_minutes", "[audit]", "head_file"] {
+    for key in [
+        "data_dir",
+        "[database]",
+        "url",
+        "[server]",
+        "addr",
+        "[auth]",
+        "idle_timeout_minutes",
+        "[audit]",
+        "head_file",
+    ] {
         assert!(stdout.contains(key), "missing {key}");
     }
 }
@@ -63,9 +93,24 @@ fn config_example_lists_every_key() {
 async fn the_operator_adds_an_administrator_who_can_sign_in() {
     let app = spawn_app(Engine::Sqlite).await;
     let department = app.cli(&["department", "add", "MICRO", "Microbiology"]);
-    assert!(department.status.success(), "{}", String::from_utf8_lossy(&department.stderr));
+    assert!(
+        department.status.success(),
+        "{}",
+        String::from_utf8_lossy(&department.stderr)
+    );
     let mut child = benchwork()
-        .args(["user", "add", "--username", "first.admin", "--name", "First Admin", "--role", "administrator", "--department", "MICRO"])
+        .args([
+            "user",
+            "add",
+            "--username",
+            "first.admin",
+            "--name",
+            "First Admin",
+            "--role",
+            "administrator",
+            "--department",
+            "MICRO",
+        ])
         .arg("--data-dir")
         .arg(app.data_dir.path())
         .arg("--database-url")
@@ -77,9 +122,18 @@ async fn the_operator_adds_an_administrator_who_can_sign_in() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"a long first password\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long first password\n")
+        .unwrap();
     let added = child.wait_with_output().unwrap();
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
     let session = app.sign_in("first.admin", "a long first password").await;
     assert_eq!(session.get("/staff").await.status(), 200);
 
@@ -101,10 +155,22 @@ async fn the_operator_adds_an_administrator_who_can_sign_in() {
     assert_eq!(session.get("/staff").await.status(), 303);
 
     // Bad input is a clear message and a non-zero exit, not a panic.
-    let bad = app.cli(&["user", "add", "--username", "x", "--name", "", "--role", "wizard"]);
+    let bad = app.cli(&[
+        "user",
+        "add",
+        "--username",
+        "x",
+        "--name",
+        "",
+        "--role",
+        "wizard",
+    ]);
     assert!(!bad.status.success());
     let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert!(stderr.contains("username") && stderr.contains("unknown role 'wizard'"), "{stderr}");
+    assert!(
+        stderr.contains("username") && stderr.contains("unknown role 'wizard'"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"));
 }
 
@@ -112,8 +178,15 @@ async fn the_operator_adds_an_administrator_who_can_sign_in() {
 fn migrate_creates_the_database_and_is_repeatable() {
     let folder = tempfile::tempdir().unwrap();
     for _ in 0..2 {
-        let output = benchwork().args(["migrate", "--data-dir", folder.path().to_str().unwrap()]).output().unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let output = benchwork()
+            .args(["migrate", "--data-dir", folder.path().to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     assert!(folder.path().join("benchwork.db").exists());
 }

@@ -32,7 +32,14 @@ fn free_port() -> u16 {
 /// Starts `benchwork serve` on `port` against `database_url`.
 fn start_server(port: u16, database_url: &str, data_dir: &std::path::Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_benchwork"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--database-url", database_url, "--data-dir"])
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            database_url,
+            "--data-dir",
+        ])
         .arg(data_dir)
         .env("BENCHWORK_AUTH__ARGON2_MEMORY_KIB", "64")
         .env("BENCHWORK_AUTH__ARGON2_ITERATIONS", "1")
@@ -58,17 +65,22 @@ async fn wait_until_healthy(client: &reqwest::Client, servers: &mut Servers, bas
                 return;
             }
         }
-        assert!(tokio::time::Instant::now() < deadline, "{base} did not become healthy within 15 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{base} did not become healthy within 15 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// How many `incident.raise` events the trail holds.
 async fn count_raised(pool: &sqlx::PgPool) -> i64 {
-    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_event WHERE event_type = 'incident.raise'")
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM audit_event WHERE event_type = 'incident.raise'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 const N_INCIDENTS: usize = 100;
@@ -91,7 +103,10 @@ async fn two_servers_writing_at_once_leave_one_valid_chain() {
     let mut tokens = Vec::new();
     for username in ["associate", "auditor"] {
         let user = ctx.store.get_user_by_username(username).await.unwrap();
-        let issued = benchwork_app::auth::issue_api_token(&ctx, &operator, user.id, "concurrency test").await.unwrap();
+        let issued =
+            benchwork_app::auth::issue_api_token(&ctx, &operator, user.id, "concurrency test")
+                .await
+                .unwrap();
         tokens.push(issued.token);
     }
     let (associate_token, auditor_token) = (tokens[0].clone(), tokens[1].clone());
@@ -113,8 +128,14 @@ async fn two_servers_writing_at_once_leave_one_valid_chain() {
     for (port, dir) in ports.iter().zip(&dirs) {
         servers.0.push(start_server(*port, &url, dir.path()));
     }
-    let bases: Vec<String> = ports.iter().map(|port| format!("http://127.0.0.1:{port}")).collect();
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let bases: Vec<String> = ports
+        .iter()
+        .map(|port| format!("http://127.0.0.1:{port}"))
+        .collect();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
     for base in &bases {
         wait_until_healthy(&client, &mut servers, base).await;
     }
@@ -144,7 +165,12 @@ async fn two_servers_writing_at_once_leave_one_valid_chain() {
                     .await
                     .expect("POST /api/v1/incidents");
                 let status = response.status();
-                assert_eq!(status, reqwest::StatusCode::CREATED, "{}", response.text().await.unwrap_or_default());
+                assert_eq!(
+                    status,
+                    reqwest::StatusCode::CREATED,
+                    "{}",
+                    response.text().await.unwrap_or_default()
+                );
             }
         });
     }
@@ -168,7 +194,10 @@ async fn two_servers_writing_at_once_leave_one_valid_chain() {
     // Each server seals every second: wait until everything is sealed.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while ctx.store.count_unsealed_audit_events().await.unwrap() > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the servers did not seal every event within 30 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the servers did not seal every event within 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     drop(servers);
@@ -191,14 +220,21 @@ async fn two_servers_writing_at_once_leave_one_valid_chain() {
     assert_eq!(seqs, expected, "sequence numbers run from 1 with no gap");
     let raised = count_raised(&pool).await;
     assert!(raised >= N_INCIDENTS as i64);
-    assert_eq!(raised - raised_by_seed, N_INCIDENTS as i64, "one incident.raise event per incident");
+    assert_eq!(
+        raised - raised_by_seed,
+        N_INCIDENTS as i64,
+        "one incident.raise event per incident"
+    );
     let n_searches = sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM audit_event WHERE event_type = 'audit.search' AND action = 'R'",
     )
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!(n_searches, N_AUDIT_READS as i64, "one read event per audit search");
+    assert_eq!(
+        n_searches, N_AUDIT_READS as i64,
+        "one read event per audit search"
+    );
     pool.close().await;
 
     let output = Command::new(env!("CARGO_BIN_EXE_benchwork"))
@@ -213,5 +249,8 @@ async fn two_servers_writing_at_once_leave_one_valid_chain() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(String::from_utf8_lossy(&output.stdout).contains(&format!("audit trail intact: {n_rows} events")));
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains(&format!("audit trail intact: {n_rows} events"))
+    );
 }

@@ -25,7 +25,12 @@ fn hazard_log_test_names(log: &str) -> Vec<(String, String)> {
     let mut names = Vec::new();
     let mut test_column = None;
     for line in log.lines() {
-        let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+        let cells: Vec<&str> = line
+            .trim()
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
+            .collect();
         if cells.first() == Some(&"ID") {
             test_column = cells.iter().position(|cell| cell.starts_with("Test"));
             continue;
@@ -48,9 +53,13 @@ fn hazard_log_test_names(log: &str) -> Vec<(String, String)> {
 #[test]
 fn hazard_log_names_only_existing_tests() {
     let root = repo_root();
-    let log = std::fs::read_to_string(root.join("docs/clinical-safety/hazard-log.md")).expect("the hazard log exists");
+    let log = std::fs::read_to_string(root.join("docs/clinical-safety/hazard-log.md"))
+        .expect("the hazard log exists");
     let names = hazard_log_test_names(&log);
-    assert!(names.len() >= 10, "the hazard log should name the tests that prove its controls");
+    assert!(
+        names.len() >= 10,
+        "the hazard log should name the tests that prove its controls"
+    );
     let mut sources = Vec::new();
     rust_sources(&root.join("crates"), &mut sources);
     let text: String = sources
@@ -61,11 +70,15 @@ fn hazard_log_names_only_existing_tests() {
     let missing: Vec<String> = names
         .iter()
         .filter(|(_, name)| {
-            !(text.contains(&format!("fn {name}(")) || text.contains(&format!("both_engines!({name},")))
+            !(text.contains(&format!("fn {name}("))
+                || text.contains(&format!("both_engines!({name},")))
         })
         .map(|(id, name)| format!("{id}: {name}"))
         .collect();
-    assert!(missing.is_empty(), "the hazard log names tests that do not exist: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "the hazard log names tests that do not exist: {missing:?}"
+    );
 }
 
 #[test]
@@ -73,7 +86,10 @@ fn the_hazard_log_parser_reads_the_test_column() {
     let log = "| ID | Hazard | Test(s) proving the control | Status |\n|---|---|---|---|\n| H99 | x | (1) `first_test`; (2) `second_test` | Open |\n";
     assert_eq!(
         hazard_log_test_names(log),
-        vec![("H99".to_owned(), "first_test".to_owned()), ("H99".to_owned(), "second_test".to_owned())]
+        vec![
+            ("H99".to_owned(), "first_test".to_owned()),
+            ("H99".to_owned(), "second_test".to_owned())
+        ]
     );
 }
 
@@ -81,8 +97,17 @@ fn the_hazard_log_parser_reads_the_test_column() {
 fn the_readme_gives_the_two_set_up_commands_and_ci_runs_the_second() {
     let root = repo_root();
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md exists");
-    assert!(readme.contains("cargo run --release -- demo"), "the README runs the demo");
-    assert!(readme.contains("scripts/test"), "the README gives the test command");
+    assert!(
+        readme.contains("cargo run --release -- demo"),
+        "the README runs the demo"
+    );
+    assert!(
+        readme.contains("scripts/test"),
+        "the README gives the test command"
+    );
     let ci = std::fs::read_to_string(root.join(".ci/run")).expect(".ci/run exists");
-    assert!(ci.contains("scripts/test"), ".ci/run calls the README's test command");
+    assert!(
+        ci.contains("scripts/test"),
+        ".ci/run calls the README's test command"
+    );
 }

@@ -54,7 +54,9 @@ pub fn postgres_admin_url() -> Option<String> {
                 std::env::var("BENCHWORK_TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
                 "BENCHWORK_TEST_REQUIRE_POSTGRES=1 but BENCHWORK_TEST_POSTGRES_URL is not set: PostgreSQL tests cannot run"
             );
-            eprintln!("PostgreSQL tests skipped: BENCHWORK_TEST_POSTGRES_URL is not set (scripts/test sets it)");
+            eprintln!(
+                "PostgreSQL tests skipped: BENCHWORK_TEST_POSTGRES_URL is not set (scripts/test sets it)"
+            );
             None
         }
     }
@@ -72,13 +74,18 @@ pub fn postgres_url_for(admin_url: &str, name: &str) -> String {
 pub async fn create_postgres_database() -> Option<(String, PgDatabaseGuard)> {
     let admin = postgres_admin_url()?;
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let pool = sqlx::PgPool::connect(&admin).await.expect("connecting to the PostgreSQL admin database");
+    let pool = sqlx::PgPool::connect(&admin)
+        .await
+        .expect("connecting to the PostgreSQL admin database");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&pool)
         .await
         .expect("creating a test database");
     pool.close().await;
-    Some((postgres_url_for(&admin, &name), PgDatabaseGuard { admin, name }))
+    Some((
+        postgres_url_for(&admin, &name),
+        PgDatabaseGuard { admin, name },
+    ))
 }
 
 /// Drops its test database when dropped.
@@ -94,14 +101,19 @@ impl Drop for PgDatabaseGuard {
         // Drop runs inside the test's runtime; use a separate thread with
         // its own runtime for the async clean-up.
         let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async move {
                 if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&pool)
-                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&pool)
+                    .await;
                     pool.close().await;
                 }
             });
@@ -146,13 +158,28 @@ pub fn test_config(data_dir: &std::path::Path, database_url: Option<&str>) -> Co
     config
 }
 
-async fn start(engine: Engine, database_url: Option<String>, pg: Option<PgDatabaseGuard>) -> TestApp {
+async fn start(
+    engine: Engine,
+    database_url: Option<String>,
+    pg: Option<PgDatabaseGuard>,
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("a temporary folder");
     let config = test_config(data_dir.path(), database_url.as_deref());
-    let clock = Arc::new(ManualClock::new("2026-11-25T09:00:00Z".parse::<Timestamp>().expect("a timestamp")));
-    let ctx = open_context(&config, clock.clone()).await.expect("opening the test database");
-    let application = Application::build(&config, ctx.clone()).await.expect("building the application");
-    let address = format!("http://{}", application.local_addr().expect("a bound address"));
+    let clock = Arc::new(ManualClock::new(
+        "2026-11-25T09:00:00Z"
+            .parse::<Timestamp>()
+            .expect("a timestamp"),
+    ));
+    let ctx = open_context(&config, clock.clone())
+        .await
+        .expect("opening the test database");
+    let application = Application::build(&config, ctx.clone())
+        .await
+        .expect("building the application");
+    let address = format!(
+        "http://{}",
+        application.local_addr().expect("a bound address")
+    );
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = application
@@ -179,7 +206,9 @@ async fn start(engine: Engine, database_url: Option<String>, pg: Option<PgDataba
 pub async fn spawn_app(engine: Engine) -> TestApp {
     match engine {
         Engine::Sqlite => start(Engine::Sqlite, None, None).await,
-        Engine::Postgres => spawn_app_on_postgres().await.expect("PostgreSQL is configured"),
+        Engine::Postgres => spawn_app_on_postgres()
+            .await
+            .expect("PostgreSQL is configured"),
     }
 }
 
@@ -216,7 +245,11 @@ pub struct Session {
 
 impl Session {
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.address)).send().await.expect("GET")
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("GET")
     }
 
     /// Posts a form with the session's anti-forgery token added.
@@ -236,12 +269,16 @@ impl TestApp {
     /// Creates the demo department (staff of every role, password
     /// `benchwork-demo`).
     pub async fn seed_demo(&self) {
-        benchwork_app::demo::seed(&self.ctx).await.expect("seeding the demo department");
+        benchwork_app::demo::seed(&self.ctx)
+            .await
+            .expect("seeding the demo department");
     }
 
     /// Seals pending audit events.
     pub async fn seal(&self) -> usize {
-        benchwork_app::audit::seal_audit(&self.ctx).await.expect("sealing")
+        benchwork_app::audit::seal_audit(&self.ctx)
+            .await
+            .expect("sealing")
     }
 
     /// Runs due jobs.
@@ -252,7 +289,12 @@ impl TestApp {
     }
 
     /// Posts the sign-in form.
-    pub async fn post_sign_in(&self, client: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
+    pub async fn post_sign_in(
+        &self,
+        client: &reqwest::Client,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
         let page = client
             .get(format!("{}/sign-in", self.address))
             .send()
@@ -264,7 +306,12 @@ impl TestApp {
         let csrf = csrf_of(&page);
         client
             .post(format!("{}/sign-in", self.address))
-            .form(&[("username", username), ("password", password), ("csrf_token", &csrf), ("next", "/")])
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("csrf_token", &csrf),
+                ("next", "/"),
+            ])
             .send()
             .await
             .expect("POST /sign-in")
@@ -274,7 +321,11 @@ impl TestApp {
     pub async fn sign_in(&self, username: &str, password: &str) -> Session {
         let client = client();
         let response = self.post_sign_in(&client, username, password).await;
-        assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER, "signing in as {username}");
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::SEE_OTHER,
+            "signing in as {username}"
+        );
         let home = client
             .get(format!("{}/", self.address))
             .send()
@@ -292,16 +343,27 @@ impl TestApp {
 
     /// Signs in as a demo account.
     pub async fn sign_in_demo(&self, username: &str) -> Session {
-        self.sign_in(username, benchwork_app::demo::DEMO_PASSWORD).await
+        self.sign_in(username, benchwork_app::demo::DEMO_PASSWORD)
+            .await
     }
 
     /// A new API token for a demo account.
     pub async fn token_for(&self, username: &str) -> String {
-        let user = self.ctx.store.get_user_by_username(username).await.expect("the account exists");
-        benchwork_app::auth::issue_api_token(&self.ctx, &benchwork_app::staff::operator("test"), user.id, "test")
+        let user = self
+            .ctx
+            .store
+            .get_user_by_username(username)
             .await
-            .expect("issuing a token")
-            .token
+            .expect("the account exists");
+        benchwork_app::auth::issue_api_token(
+            &self.ctx,
+            &benchwork_app::staff::operator("test"),
+            user.id,
+            "test",
+        )
+        .await
+        .expect("issuing a token")
+        .token
     }
 
     /// Runs the `benchwork` binary against this app's database.
@@ -322,7 +384,11 @@ impl TestApp {
     /// Runs raw SQL against the database, as someone with database access
     /// would (tamper tests).
     pub async fn sql(&self, sql: &str) -> u64 {
-        self.ctx.store.execute_raw_for_tests(sql).await.expect("raw SQL")
+        self.ctx
+            .store
+            .execute_raw_for_tests(sql)
+            .await
+            .expect("raw SQL")
     }
 
     /// Raw SQL that is expected to fail.

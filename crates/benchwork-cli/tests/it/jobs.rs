@@ -34,13 +34,24 @@ both_engines!(a_due_job_runs_once_and_a_future_job_waits, |app| {
     let registry = registry();
     let before = N_COUNTED.load(Ordering::SeqCst);
     let now = app.ctx.now();
-    enqueue(&app.ctx, "test.count", serde_json::json!({}), now).await.unwrap();
-    enqueue(&app.ctx, "test.count", serde_json::json!({}), now.checked_add(SignedDuration::from_mins(10)).unwrap())
+    enqueue(&app.ctx, "test.count", serde_json::json!({}), now)
         .await
         .unwrap();
+    enqueue(
+        &app.ctx,
+        "test.count",
+        serde_json::json!({}),
+        now.checked_add(SignedDuration::from_mins(10)).unwrap(),
+    )
+    .await
+    .unwrap();
     // The recurring session purge is due too (scheduled at start-up).
     assert_eq!(run_due_jobs(&app.ctx, &registry).await.unwrap(), 2);
-    assert_eq!(run_due_jobs(&app.ctx, &registry).await.unwrap(), 0, "nothing runs twice");
+    assert_eq!(
+        run_due_jobs(&app.ctx, &registry).await.unwrap(),
+        0,
+        "nothing runs twice"
+    );
     app.clock.advance(SignedDuration::from_mins(11));
     assert_eq!(run_due_jobs(&app.ctx, &registry).await.unwrap(), 1);
     assert!(N_COUNTED.load(Ordering::SeqCst) >= before + 2);
@@ -53,7 +64,9 @@ both_engines!(a_failed_job_is_retried_with_back_off, |app| {
     let registry = registry();
     // Let the start-up purge run first so that only the flaky job is counted.
     app.run_due_jobs().await;
-    enqueue(&app.ctx, "test.flaky", serde_json::json!({}), app.ctx.now()).await.unwrap();
+    enqueue(&app.ctx, "test.flaky", serde_json::json!({}), app.ctx.now())
+        .await
+        .unwrap();
     assert_eq!(run_due_jobs(&app.ctx, &registry).await.unwrap(), 1);
     // Not retried at once...
     assert_eq!(run_due_jobs(&app.ctx, &registry).await.unwrap(), 0);
@@ -64,33 +77,51 @@ both_engines!(a_failed_job_is_retried_with_back_off, |app| {
     assert_eq!(run_due_jobs(&app.ctx, &registry).await.unwrap(), 0);
 });
 
-both_engines!(a_job_held_by_a_dead_runner_is_taken_over_after_its_lease, |app| {
-    app.run_due_jobs().await;
-    enqueue(&app.ctx, "test.count", serde_json::json!({}), app.ctx.now()).await.unwrap();
-    // Another app server claims the job and dies without reporting.
-    let now = app.ctx.now();
-    let claimed = app
-        .ctx
-        .store
-        .claim_job("dead-node", now, now.checked_add(SignedDuration::from_mins(5)).unwrap())
-        .await
-        .unwrap()
-        .expect("the job is claimed");
-    // While the lease holds, nobody else runs it.
-    assert_eq!(run_due_jobs(&app.ctx, &registry()).await.unwrap(), 0);
-    app.clock.advance(SignedDuration::from_mins(6));
-    assert_eq!(run_due_jobs(&app.ctx, &registry()).await.unwrap(), 1);
-    // The dead runner's late report is refused: the completion is recorded once.
-    let late = app.ctx.store.complete_job(&claimed, None, app.ctx.now()).await;
-    assert!(late.is_err());
-    let job = app.ctx.store.get_job(claimed.job.id).await.unwrap();
-    assert_eq!(job.status, "succeeded");
-});
+both_engines!(
+    a_job_held_by_a_dead_runner_is_taken_over_after_its_lease,
+    |app| {
+        app.run_due_jobs().await;
+        enqueue(&app.ctx, "test.count", serde_json::json!({}), app.ctx.now())
+            .await
+            .unwrap();
+        // Another app server claims the job and dies without reporting.
+        let now = app.ctx.now();
+        let claimed = app
+            .ctx
+            .store
+            .claim_job(
+                "dead-node",
+                now,
+                now.checked_add(SignedDuration::from_mins(5)).unwrap(),
+            )
+            .await
+            .unwrap()
+            .expect("the job is claimed");
+        // While the lease holds, nobody else runs it.
+        assert_eq!(run_due_jobs(&app.ctx, &registry()).await.unwrap(), 0);
+        app.clock.advance(SignedDuration::from_mins(6));
+        assert_eq!(run_due_jobs(&app.ctx, &registry()).await.unwrap(), 1);
+        // The dead runner's late report is refused: the completion is recorded once.
+        let late = app
+            .ctx
+            .store
+            .complete_job(&claimed, None, app.ctx.now())
+            .await;
+        assert!(late.is_err());
+        let job = app.ctx.store.get_job(claimed.job.id).await.unwrap();
+        assert_eq!(job.status, "succeeded");
+    }
+);
 
 both_engines!(expired_sessions_are_purged_by_the_job, |app| {
     app.seed_demo().await;
     let session = app.sign_in_demo("associate").await;
-    let user = app.ctx.store.get_user_by_username("associate").await.unwrap();
+    let user = app
+        .ctx
+        .store
+        .get_user_by_username("associate")
+        .await
+        .unwrap();
     assert_eq!(app.ctx.store.count_sessions(user.id).await.unwrap(), 1);
     app.run_due_jobs().await;
     assert_eq!(app.ctx.store.count_sessions(user.id).await.unwrap(), 1);

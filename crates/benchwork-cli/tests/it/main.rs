@@ -1,7 +1,12 @@
 //! The one integration-test binary: every test starts the real application
 //! (see `helpers::spawn_app`) and, through `both_engines!`, runs on SQLite
 //! and on PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::field_reassign_with_default)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::field_reassign_with_default
+)]
 
 mod helpers;
 

@@ -23,7 +23,9 @@ impl Need {
     fn allows(self, role: Role) -> bool {
         match self {
             Need::SignedIn => true,
-            Need::AnyOf(needed) => needed.iter().any(|permission| role.permissions().contains(permission)),
+            Need::AnyOf(needed) => needed
+                .iter()
+                .any(|permission| role.permissions().contains(permission)),
         }
     }
 }
@@ -48,11 +50,21 @@ struct Route {
 }
 
 const fn page(method: Method, path: &'static str, need: Need) -> Route {
-    Route { method, path, need, json: None }
+    Route {
+        method,
+        path,
+        need,
+        json: None,
+    }
 }
 
 const fn api(method: Method, path: &'static str, need: Need, json: Option<&'static str>) -> Route {
-    Route { method, path, need, json }
+    Route {
+        method,
+        path,
+        need,
+        json,
+    }
 }
 
 /// Every page route. `POST /sign-out` comes last: it ends the session.
@@ -61,7 +73,11 @@ fn page_routes() -> Vec<Route> {
         page(Method::GET, "/", Need::SignedIn),
         page(Method::GET, "/account/password", Need::SignedIn),
         page(Method::POST, "/account/password", Need::SignedIn),
-        page(Method::POST, "/notifications/{notification}/read", Need::SignedIn),
+        page(
+            Method::POST,
+            "/notifications/{notification}/read",
+            Need::SignedIn,
+        ),
         page(Method::GET, "/staff", VIEW_STAFF),
         page(Method::POST, "/staff", MANAGE_STAFF),
         page(Method::GET, "/staff/new", MANAGE_STAFF),
@@ -72,7 +88,11 @@ fn page_routes() -> Vec<Route> {
         page(Method::POST, "/staff/{user}/enable", MANAGE_STAFF),
         page(Method::POST, "/staff/{user}/password", MANAGE_STAFF),
         page(Method::POST, "/staff/{user}/tokens", MANAGE_STAFF),
-        page(Method::POST, "/staff/{user}/tokens/{token}/revoke", MANAGE_STAFF),
+        page(
+            Method::POST,
+            "/staff/{user}/tokens/{token}/revoke",
+            MANAGE_STAFF,
+        ),
         page(Method::GET, "/departments", MANAGE_STAFF),
         page(Method::POST, "/departments", MANAGE_STAFF),
         page(Method::GET, "/audit", VIEW_AUDIT),
@@ -97,17 +117,34 @@ fn api_routes() -> Vec<Route> {
         api(Method::GET, "/api/v1/me", Need::SignedIn, None),
         api(Method::GET, "/api/v1/notifications", Need::SignedIn, None),
         api(Method::GET, "/api/v1/users", VIEW_STAFF, None),
-        api(Method::POST, "/api/v1/users", MANAGE_STAFF, Some(r#"{"username": "", "display_name": ""}"#)),
+        api(
+            Method::POST,
+            "/api/v1/users",
+            MANAGE_STAFF,
+            Some(r#"{"username": "", "display_name": ""}"#),
+        ),
         api(Method::GET, "/api/v1/users/{user}", VIEW_STAFF, None),
         api(Method::GET, "/api/v1/incidents", VIEW_RECORDS, None),
         api(
             Method::POST,
             "/api/v1/incidents",
             RAISE,
-            Some(r#"{"department_id": "", "kind": "", "category": "", "severity": "", "title": "", "description": ""}"#),
+            Some(
+                r#"{"department_id": "", "kind": "", "category": "", "severity": "", "title": "", "description": ""}"#,
+            ),
         ),
-        api(Method::GET, "/api/v1/incidents/{incident}", VIEW_RECORDS, None),
-        api(Method::PATCH, "/api/v1/incidents/{incident}", MANAGE_INCIDENTS, Some(r#"{"status": ""}"#)),
+        api(
+            Method::GET,
+            "/api/v1/incidents/{incident}",
+            VIEW_RECORDS,
+            None,
+        ),
+        api(
+            Method::PATCH,
+            "/api/v1/incidents/{incident}",
+            MANAGE_INCIDENTS,
+            Some(r#"{"status": ""}"#),
+        ),
         api(Method::GET, "/api/v1/audit-events", VIEW_AUDIT, None),
     ]
 }
@@ -166,24 +203,42 @@ async fn send_page(session: &Session, method: &Method, path: &str) -> reqwest::R
     }
 }
 
-async fn send_api(app: &TestApp, token: Option<&str>, route: &Route, path: &str) -> reqwest::Response {
+async fn send_api(
+    app: &TestApp,
+    token: Option<&str>,
+    route: &Route,
+    path: &str,
+) -> reqwest::Response {
     let mut request = client().request(route.method.clone(), format!("{}{path}", app.address));
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
     if let Some(json) = route.json {
-        request = request.header(header::CONTENT_TYPE, "application/json").body(json);
+        request = request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(json);
     }
     request.send().await.expect("API request")
 }
 
 /// A person with no other role or department than those given, created by
 /// the operator (so without a forced password change).
-pub(crate) async fn create_person(app: &TestApp, username: &str, role: Role, departments: &[&str]) -> benchwork_store::UserRecord {
+pub(crate) async fn create_person(
+    app: &TestApp,
+    username: &str,
+    role: Role,
+    departments: &[&str],
+) -> benchwork_store::UserRecord {
     let all = app.ctx.store.list_departments().await.unwrap();
     let departments = departments
         .iter()
-        .map(|code| all.iter().find(|department| department.code == *code).expect("a demo department").id.to_string())
+        .map(|code| {
+            all.iter()
+                .find(|department| department.code == *code)
+                .expect("a demo department")
+                .id
+                .to_string()
+        })
         .collect();
     benchwork_app::staff::create_account_unchecked(
         &app.ctx,
@@ -201,135 +256,197 @@ pub(crate) async fn create_person(app: &TestApp, username: &str, role: Role, dep
     .expect("creating a test account")
 }
 
-both_engines!(route_role_matrix_refuses_what_each_role_must_not_do, |app| {
-    app.seed_demo().await;
-    // Another person's account to act on, so that "my own account" never
-    // grants access.
-    let target = create_person(&app, "matrix.target", Role::Apprentice, &["BLOOD"]).await;
-    let consultant = app.ctx.store.get_user_by_username("consultant").await.unwrap();
-    let blood = app.ctx.store.list_departments().await.unwrap().into_iter().find(|d| d.code == "BLOOD").unwrap();
-    let incident = app
-        .ctx
-        .store
-        .list_incidents(consultant.id, &IncidentFilter::default(), 500)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|incident| incident.department_id == blood.id)
-        .expect("the BLOOD demo incident");
-    let targets = Targets {
-        user: target.id.to_string(),
-        incident: incident.id.to_string(),
-        notification: uuid::Uuid::new_v4().to_string(),
-        token: uuid::Uuid::new_v4().to_string(),
-    };
+both_engines!(
+    route_role_matrix_refuses_what_each_role_must_not_do,
+    |app| {
+        app.seed_demo().await;
+        // Another person's account to act on, so that "my own account" never
+        // grants access.
+        let target = create_person(&app, "matrix.target", Role::Apprentice, &["BLOOD"]).await;
+        let consultant = app
+            .ctx
+            .store
+            .get_user_by_username("consultant")
+            .await
+            .unwrap();
+        let blood = app
+            .ctx
+            .store
+            .list_departments()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|d| d.code == "BLOOD")
+            .unwrap();
+        let incident = app
+            .ctx
+            .store
+            .list_incidents(consultant.id, &IncidentFilter::default(), 500)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|incident| incident.department_id == blood.id)
+            .expect("the BLOOD demo incident");
+        let targets = Targets {
+            user: target.id.to_string(),
+            incident: incident.id.to_string(),
+            notification: uuid::Uuid::new_v4().to_string(),
+            token: uuid::Uuid::new_v4().to_string(),
+        };
 
-    let mut failures = Vec::new();
-    let mut n_cells = 0;
-    for role in Role::ALL {
-        let username = account_for(role);
-        let session = app.sign_in_demo(username).await;
-        for route in page_routes() {
-            let path = targets.fill(route.path);
-            let response = send_page(&session, &route.method, &path).await;
-            let status = response.status();
-            let to = location(&response);
-            n_cells += 1;
-            let cell = format!("{} {path} as {username} ({role:?})", route.method);
-            if route.need.allows(role) {
-                if status == StatusCode::FORBIDDEN || status.is_server_error() {
-                    failures.push(format!("{cell}: allowed but got {status}"));
-                } else if to.starts_with("/sign-in") && route.path != "/sign-out" {
-                    failures.push(format!("{cell}: the session was lost ({status} to {to})"));
+        let mut failures = Vec::new();
+        let mut n_cells = 0;
+        for role in Role::ALL {
+            let username = account_for(role);
+            let session = app.sign_in_demo(username).await;
+            for route in page_routes() {
+                let path = targets.fill(route.path);
+                let response = send_page(&session, &route.method, &path).await;
+                let status = response.status();
+                let to = location(&response);
+                n_cells += 1;
+                let cell = format!("{} {path} as {username} ({role:?})", route.method);
+                if route.need.allows(role) {
+                    if status == StatusCode::FORBIDDEN || status.is_server_error() {
+                        failures.push(format!("{cell}: allowed but got {status}"));
+                    } else if to.starts_with("/sign-in") && route.path != "/sign-out" {
+                        failures.push(format!("{cell}: the session was lost ({status} to {to})"));
+                    }
+                } else if status != StatusCode::FORBIDDEN {
+                    failures.push(format!(
+                        "{cell}: must be refused with 403, got {status} {to}"
+                    ));
                 }
-            } else if status != StatusCode::FORBIDDEN {
-                failures.push(format!("{cell}: must be refused with 403, got {status} {to}"));
+            }
+            let token = app.token_for(username).await;
+            for route in api_routes() {
+                let path = targets.fill(route.path);
+                let response = send_api(&app, Some(&token), &route, &path).await;
+                let status = response.status();
+                n_cells += 1;
+                let cell = format!("{} {path} as {username} ({role:?}) by token", route.method);
+                if route.need.allows(role) {
+                    if status == StatusCode::FORBIDDEN
+                        || status.is_server_error()
+                        || status == StatusCode::UNAUTHORIZED
+                    {
+                        failures.push(format!("{cell}: allowed but got {status}"));
+                    }
+                } else if status != StatusCode::FORBIDDEN {
+                    failures.push(format!("{cell}: must be refused with 403, got {status}"));
+                } else if content_type(&response) != "application/problem+json" {
+                    failures.push(format!(
+                        "{cell}: a refusal must be problem details, got {}",
+                        content_type(&response)
+                    ));
+                }
             }
         }
-        let token = app.token_for(username).await;
-        for route in api_routes() {
-            let path = targets.fill(route.path);
-            let response = send_api(&app, Some(&token), &route, &path).await;
-            let status = response.status();
-            n_cells += 1;
-            let cell = format!("{} {path} as {username} ({role:?}) by token", route.method);
-            if route.need.allows(role) {
-                if status == StatusCode::FORBIDDEN || status.is_server_error() || status == StatusCode::UNAUTHORIZED {
-                    failures.push(format!("{cell}: allowed but got {status}"));
-                }
-            } else if status != StatusCode::FORBIDDEN {
-                failures.push(format!("{cell}: must be refused with 403, got {status}"));
-            } else if content_type(&response) != "application/problem+json" {
-                failures.push(format!("{cell}: a refusal must be problem details, got {}", content_type(&response)));
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{} of {n_cells} cells are wrong:\n{}", failures.len(), failures.join("\n"));
-    // The allowed posts changed nothing.
-    let target_after = app.ctx.store.get_user(target.id).await.unwrap();
-    assert!(target_after.disabled_at.is_none(), "disable then enable leaves the account enabled");
-    assert_eq!(target_after.display_name, target.display_name);
-    let incident_after = app.ctx.store.get_incident(incident.id, consultant.id).await.unwrap();
-    assert_eq!(incident_after.status, "open");
-    assert_eq!(
-        app.ctx.store.list_incidents(consultant.id, &IncidentFilter::default(), 500).await.unwrap().len(),
-        2,
-        "no incident was raised by the empty forms"
-    );
-
-    // Without a session every page sends the browser to sign in, forms too.
-    let anonymous = client();
-    for route in page_routes() {
-        let path = targets.fill(route.path);
-        let response = if route.method == Method::POST {
-            anonymous
-                .post(format!("{}{path}", app.address))
-                .form(&[("csrf_token", "not-a-session-token")])
-                .send()
+        assert!(
+            failures.is_empty(),
+            "{} of {n_cells} cells are wrong:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+        // The allowed posts changed nothing.
+        let target_after = app.ctx.store.get_user(target.id).await.unwrap();
+        assert!(
+            target_after.disabled_at.is_none(),
+            "disable then enable leaves the account enabled"
+        );
+        assert_eq!(target_after.display_name, target.display_name);
+        let incident_after = app
+            .ctx
+            .store
+            .get_incident(incident.id, consultant.id)
+            .await
+            .unwrap();
+        assert_eq!(incident_after.status, "open");
+        assert_eq!(
+            app.ctx
+                .store
+                .list_incidents(consultant.id, &IncidentFilter::default(), 500)
                 .await
                 .unwrap()
-        } else {
-            anonymous.get(format!("{}{path}", app.address)).send().await.unwrap()
-        };
-        let status = response.status();
-        let to = location(&response);
-        if status != StatusCode::SEE_OTHER || !to.starts_with("/sign-in") {
-            failures.push(format!("{} {path} without a session: expected 303 to /sign-in, got {status} {to}", route.method));
-        }
-    }
-    // Without a token (or with a wrong one) every API route answers 401
-    // problem details.
-    for token in [None, Some("bwk_not-a-real-token")] {
-        for route in api_routes() {
+                .len(),
+            2,
+            "no incident was raised by the empty forms"
+        );
+
+        // Without a session every page sends the browser to sign in, forms too.
+        let anonymous = client();
+        for route in page_routes() {
             let path = targets.fill(route.path);
-            let response = send_api(&app, token, &route, &path).await;
+            let response = if route.method == Method::POST {
+                anonymous
+                    .post(format!("{}{path}", app.address))
+                    .form(&[("csrf_token", "not-a-session-token")])
+                    .send()
+                    .await
+                    .unwrap()
+            } else {
+                anonymous
+                    .get(format!("{}{path}", app.address))
+                    .send()
+                    .await
+                    .unwrap()
+            };
             let status = response.status();
-            let kind = content_type(&response);
-            let challenge = response.headers().get(header::WWW_AUTHENTICATE).cloned();
-            let body: serde_json::Value = response.json().await.unwrap_or_default();
-            if status != StatusCode::UNAUTHORIZED
-                || kind != "application/problem+json"
-                || body["status"] != 401
-                || challenge.is_none()
-            {
+            let to = location(&response);
+            if status != StatusCode::SEE_OTHER || !to.starts_with("/sign-in") {
                 failures.push(format!(
-                    "{} {path} with token {token:?}: expected 401 problem+json with WWW-Authenticate, got {status} {kind} {body}",
+                    "{} {path} without a session: expected 303 to /sign-in, got {status} {to}",
                     route.method
                 ));
             }
         }
+        // Without a token (or with a wrong one) every API route answers 401
+        // problem details.
+        for token in [None, Some("bwk_not-a-real-token")] {
+            for route in api_routes() {
+                let path = targets.fill(route.path);
+                let response = send_api(&app, token, &route, &path).await;
+                let status = response.status();
+                let kind = content_type(&response);
+                let challenge = response.headers().get(header::WWW_AUTHENTICATE).cloned();
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                if status != StatusCode::UNAUTHORIZED
+                    || kind != "application/problem+json"
+                    || body["status"] != 401
+                    || challenge.is_none()
+                {
+                    failures.push(format!(
+                    "{} {path} with token {token:?}: expected 401 problem+json with WWW-Authenticate, got {status} {kind} {body}",
+                    route.method
+                ));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-});
+);
 
 /// Signs in with a temporary password and replaces it, as a person whose
 /// account an administrator has just made must.
-pub(crate) async fn sign_in_changing_password(app: &TestApp, username: &str, temporary: &str, new: &str) -> Session {
+pub(crate) async fn sign_in_changing_password(
+    app: &TestApp,
+    username: &str,
+    temporary: &str,
+    new: &str,
+) -> Session {
     let client = client();
     let response = app.post_sign_in(&client, username, temporary).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/account/password", "a new account must change its password first");
-    let form = client.get(format!("{}/account/password", app.address)).send().await.unwrap();
+    assert_eq!(
+        location(&response),
+        "/account/password",
+        "a new account must change its password first"
+    );
+    let form = client
+        .get(format!("{}/account/password", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(form.status(), StatusCode::OK);
     let csrf = csrf_of(&form.text().await.unwrap());
     let changed = client
@@ -343,9 +460,17 @@ pub(crate) async fn sign_in_changing_password(app: &TestApp, username: &str, tem
         .send()
         .await
         .unwrap();
-    assert_eq!(changed.status(), StatusCode::SEE_OTHER, "changing the temporary password");
+    assert_eq!(
+        changed.status(),
+        StatusCode::SEE_OTHER,
+        "changing the temporary password"
+    );
     assert_eq!(location(&changed), "/");
-    let home = client.get(format!("{}/", app.address)).send().await.unwrap();
+    let home = client
+        .get(format!("{}/", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(home.status(), StatusCode::OK);
     Session {
         csrf: csrf_of(&home.text().await.unwrap()),
@@ -368,10 +493,28 @@ both_engines!(another_departments_incident_is_not_found_by_id, |app| {
     let departments = app.ctx.store.list_departments().await.unwrap();
     let blood = departments.iter().find(|d| d.code == "BLOOD").unwrap().id;
     let cardiac = departments.iter().find(|d| d.code == "CARDIAC").unwrap().id;
-    let consultant = app.ctx.store.get_user_by_username("consultant").await.unwrap();
-    let all = app.ctx.store.list_incidents(consultant.id, &IncidentFilter::default(), 500).await.unwrap();
-    let blood_incident = all.iter().find(|incident| incident.department_id == blood).expect("a BLOOD incident").clone();
-    let cardiac_incident = all.iter().find(|incident| incident.department_id == cardiac).expect("a CARDIAC incident").clone();
+    let consultant = app
+        .ctx
+        .store
+        .get_user_by_username("consultant")
+        .await
+        .unwrap();
+    let all = app
+        .ctx
+        .store
+        .list_incidents(consultant.id, &IncidentFilter::default(), 500)
+        .await
+        .unwrap();
+    let blood_incident = all
+        .iter()
+        .find(|incident| incident.department_id == blood)
+        .expect("a BLOOD incident")
+        .clone();
+    let cardiac_incident = all
+        .iter()
+        .find(|incident| incident.department_id == cardiac)
+        .expect("a CARDIAC incident")
+        .clone();
     let blood_path = format!("/incidents/{}", blood_incident.id);
 
     // Pages: the cardiac associate cannot open the BLOOD incident by id, and
@@ -380,31 +523,61 @@ both_engines!(another_departments_incident_is_not_found_by_id, |app| {
     let response = cardiac_associate.get(&blood_path).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let text = response.text().await.unwrap();
-    assert!(!text.contains(&blood_incident.title), "a 404 page must not show the record");
+    assert!(
+        !text.contains(&blood_incident.title),
+        "a 404 page must not show the record"
+    );
     for list in ["/incidents", "/"] {
         let response = cardiac_associate.get(list).await;
         assert_eq!(response.status(), StatusCode::OK, "{list}");
         let text = response.text().await.unwrap();
-        assert!(!text.contains(&blood_incident.title), "{list} shows another department's incident");
-        assert!(!text.contains(&blood_incident.id.to_string()), "{list} links another department's incident");
-        assert!(text.contains(&cardiac_incident.title), "{list} shows the person's own department's incident");
+        assert!(
+            !text.contains(&blood_incident.title),
+            "{list} shows another department's incident"
+        );
+        assert!(
+            !text.contains(&blood_incident.id.to_string()),
+            "{list} links another department's incident"
+        );
+        assert!(
+            text.contains(&cardiac_incident.title),
+            "{list} shows the person's own department's incident"
+        );
     }
     // The BLOOD associate does see it, by id and in the list.
     let associate = app.sign_in_demo("associate").await;
     let response = associate.get(&blood_path).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.text().await.unwrap().contains(&blood_incident.title));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains(&blood_incident.title)
+    );
     let list = associate.get("/incidents").await.text().await.unwrap();
     assert!(list.contains(&blood_incident.title));
-    assert!(!list.contains(&cardiac_incident.title), "the BLOOD associate does not see CARDIAC's incident");
+    assert!(
+        !list.contains(&cardiac_incident.title),
+        "the BLOOD associate does not see CARDIAC's incident"
+    );
 
     // API: the same by id and in the list.
     let cardiac_token = app.token_for("cardiac.associate").await;
     let response = api_get(&app, &cardiac_token, &format!("/api/v1{blood_path}")).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(content_type(&response), "application/problem+json");
-    let listed: serde_json::Value = api_get(&app, &cardiac_token, "/api/v1/incidents").await.json().await.unwrap();
-    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    let listed: serde_json::Value = api_get(&app, &cardiac_token, "/api/v1/incidents")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec![cardiac_incident.id.to_string().as_str()]);
     let associate_token = app.token_for("associate").await;
     let response = api_get(&app, &associate_token, &format!("/api/v1{blood_path}")).await;
@@ -454,19 +627,65 @@ both_engines!(another_departments_incident_is_not_found_by_id, |app| {
     let response = api_get(&app, &practitioner_token, &format!("/api/v1{blood_path}")).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
-    let practitioner =
-        sign_in_changing_password(&app, "cardiac.practitioner", "temporary passphrase 2026", "a passphrase of my own 77").await;
+    let practitioner = sign_in_changing_password(
+        &app,
+        "cardiac.practitioner",
+        "temporary passphrase 2026",
+        "a passphrase of my own 77",
+    )
+    .await;
     let response = practitioner
-        .post(&blood_path, &[("status", "closed"), ("owner", ""), ("outcome", "closed from the wrong department")])
+        .post(
+            &blood_path,
+            &[
+                ("status", "closed"),
+                ("owner", ""),
+                ("outcome", "closed from the wrong department"),
+            ],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert_eq!(practitioner.get(&blood_path).await.status(), StatusCode::NOT_FOUND);
-    let unchanged = app.ctx.store.get_incident(blood_incident.id, consultant.id).await.unwrap();
+    assert_eq!(
+        practitioner.get(&blood_path).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let unchanged = app
+        .ctx
+        .store
+        .get_incident(blood_incident.id, consultant.id)
+        .await
+        .unwrap();
     assert_eq!(unchanged.status, "open");
     assert_eq!(unchanged.outcome, None);
     assert_eq!(unchanged.updated_at, blood_incident.updated_at);
 
     // Their own department's incident they can manage.
-    let response = patch(cardiac_incident.id.to_string(), serde_json::json!({"status": "under-investigation"})).await;
+    let response = patch(
+        cardiac_incident.id.to_string(),
+        serde_json::json!({"status": "under-investigation"}),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
+
+    // Someone else's notification cannot be read or marked by id either.
+    let quality_token = app.token_for("quality").await;
+    let inbox: serde_json::Value = api_get(&app, &quality_token, "/api/v1/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let notification = inbox[0]["id"]
+        .as_str()
+        .expect("the quality manager was notified")
+        .to_owned();
+    let response = cardiac_associate
+        .post(&format!("/notifications/{notification}/read"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let inbox: serde_json::Value = api_get(&app, &quality_token, "/api/v1/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox[0]["read"], false, "still unread for its recipient");
 });

@@ -16,13 +16,20 @@ async fn sqlite_runs_with_wal_full_sync_and_foreign_keys() {
 fn both_engines_have_the_same_migration_versions() {
     let (sqlite, postgres) = benchwork_store::Store::migration_lists();
     assert!(!sqlite.is_empty());
-    assert_eq!(sqlite, postgres, "every migration needs a file in both folders, same version and name");
+    assert_eq!(
+        sqlite, postgres,
+        "every migration needs a file in both folders, same version and name"
+    );
 }
 
 both_engines!(readyz_reports_ready_after_migrations, |app| {
-    let health = reqwest::get(format!("{}/healthz", app.address)).await.unwrap();
+    let health = reqwest::get(format!("{}/healthz", app.address))
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let ready = reqwest::get(format!("{}/readyz", app.address)).await.unwrap();
+    let ready = reqwest::get(format!("{}/readyz", app.address))
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
     assert_eq!(ready.text().await.unwrap(), "ready");
 });
@@ -45,11 +52,23 @@ async fn backup_makes_a_consistent_copy() {
     app.seal().await;
     let target = app.data_dir.path().join("copy.db");
     let output = app.cli(&["backup", "--to", target.to_str().unwrap()]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     // The copy opens on its own, has the same accounts, and its audit trail verifies.
-    let copy = benchwork_store::Store::connect(&format!("sqlite://{}", target.display())).await.unwrap();
-    assert_eq!(copy.list_users().await.unwrap().len(), app.ctx.store.list_users().await.unwrap().len());
-    let report = benchwork_app::audit::verify_chain(&copy, None).await.unwrap().unwrap();
+    let copy = benchwork_store::Store::connect(&format!("sqlite://{}", target.display()))
+        .await
+        .unwrap();
+    assert_eq!(
+        copy.list_users().await.unwrap().len(),
+        app.ctx.store.list_users().await.unwrap().len()
+    );
+    let report = benchwork_app::audit::verify_chain(&copy, None)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(report.n_events > 0);
     // A second backup to the same file is refused rather than overwriting it.
     let again = app.cli(&["backup", "--to", target.to_str().unwrap()]);

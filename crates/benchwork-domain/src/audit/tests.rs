@@ -26,7 +26,10 @@ fn chain(n: u128) -> Vec<SealedEvent> {
     seal(None, (1..=n).map(event).collect())
 }
 
-fn verify(events: &[SealedEvent], head: Option<ChainHead>) -> Result<Option<ChainHead>, ChainFault> {
+fn verify(
+    events: &[SealedEvent],
+    head: Option<ChainHead>,
+) -> Result<Option<ChainHead>, ChainFault> {
     let mut verifier = ChainVerifier::new(head);
     for sealed in events {
         verifier.check(sealed)?;
@@ -51,7 +54,10 @@ fn an_empty_chain_verifies() {
 fn an_edited_field_is_named() {
     let mut events = chain(5);
     events[2].event.after = Some(r#"{"status":"open"}"#.into());
-    assert!(matches!(verify(&events, None), Err(ChainFault::Altered { seq: 3, .. })));
+    assert!(matches!(
+        verify(&events, None),
+        Err(ChainFault::Altered { seq: 3, .. })
+    ));
 }
 
 #[test]
@@ -62,7 +68,10 @@ fn moving_characters_between_fields_changes_the_hash() {
     a.before = Some("c".into());
     b.detail = Some("a".into());
     b.before = Some("bc".into());
-    assert_ne!(chain_hash(1, &GENESIS_HASH, &a), chain_hash(1, &GENESIS_HASH, &b));
+    assert_ne!(
+        chain_hash(1, &GENESIS_HASH, &a),
+        chain_hash(1, &GENESIS_HASH, &b)
+    );
 }
 
 #[test]
@@ -71,7 +80,10 @@ fn none_and_empty_text_hash_differently() {
     let mut b = event(1);
     a.detail = None;
     b.detail = Some(String::new());
-    assert_ne!(chain_hash(1, &GENESIS_HASH, &a), chain_hash(1, &GENESIS_HASH, &b));
+    assert_ne!(
+        chain_hash(1, &GENESIS_HASH, &a),
+        chain_hash(1, &GENESIS_HASH, &b)
+    );
 }
 
 #[test]
@@ -80,7 +92,11 @@ fn a_deleted_event_is_named() {
     events.remove(1);
     assert!(matches!(
         verify(&events, None),
-        Err(ChainFault::Missing { expected_seq: 2, found_seq: 3, .. })
+        Err(ChainFault::Missing {
+            expected_seq: 2,
+            found_seq: 3,
+            ..
+        })
     ));
 }
 
@@ -94,7 +110,10 @@ fn an_inserted_event_is_named() {
     for (idx, sealed) in events.iter_mut().enumerate() {
         sealed.seq = idx as u64 + 1;
     }
-    assert!(matches!(verify(&events, None), Err(ChainFault::Broken { seq: 3, .. })));
+    assert!(matches!(
+        verify(&events, None),
+        Err(ChainFault::Broken { seq: 3, .. })
+    ));
 }
 
 #[test]
@@ -103,7 +122,10 @@ fn reordered_events_are_named() {
     events.swap(1, 2);
     events[1].seq = 2;
     events[2].seq = 3;
-    assert!(matches!(verify(&events, None), Err(ChainFault::Broken { seq: 2, .. })));
+    assert!(matches!(
+        verify(&events, None),
+        Err(ChainFault::Broken { seq: 2, .. })
+    ));
 }
 
 #[test]
@@ -112,7 +134,10 @@ fn swapped_contents_at_fixed_positions_are_named() {
     let second = events[1].event.clone();
     events[1].event = events[2].event.clone();
     events[2].event = second;
-    assert!(matches!(verify(&events, None), Err(ChainFault::Altered { seq: 2, .. })));
+    assert!(matches!(
+        verify(&events, None),
+        Err(ChainFault::Altered { seq: 2, .. })
+    ));
 }
 
 #[test]
@@ -122,7 +147,10 @@ fn a_truncated_tail_is_caught_by_the_recorded_head() {
     assert_eq!(verify(&events[..3], None).unwrap().unwrap().seq, 3);
     assert!(matches!(
         verify(&events[..3], head),
-        Err(ChainFault::Truncated { last_seq: 3, expected_seq: 5 })
+        Err(ChainFault::Truncated {
+            last_seq: 3,
+            expected_seq: 5
+        })
     ));
 }
 
@@ -133,8 +161,14 @@ fn a_rewrite_and_rehash_is_caught_by_the_recorded_head() {
     let mut rewritten: Vec<AuditEvent> = events.iter().map(|s| s.event.clone()).collect();
     rewritten[1].actor_name = "someone-else".into();
     let rewritten = seal(None, rewritten);
-    assert!(verify(&rewritten, None).is_ok(), "a full re-hash looks intact on its own");
-    assert!(matches!(verify(&rewritten, head), Err(ChainFault::Rewritten { seq: 5, .. })));
+    assert!(
+        verify(&rewritten, None).is_ok(),
+        "a full re-hash looks intact on its own"
+    );
+    assert!(matches!(
+        verify(&rewritten, head),
+        Err(ChainFault::Rewritten { seq: 5, .. })
+    ));
 }
 
 #[test]
