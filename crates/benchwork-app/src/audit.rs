@@ -233,7 +233,12 @@ pub async fn search(
     limit: i64,
     offset: i64,
 ) -> AppResult<AuditPage> {
-    actor.require(benchwork_domain::staff::Permission::ViewAuditTrail)?;
+    crate::require(
+        ctx,
+        actor,
+        benchwork_domain::staff::Permission::ViewAuditTrail,
+    )
+    .await?;
     let page = ctx.store.search_audit_events(filter, limit, offset).await?;
     let mut event = audit_event(actor, ctx.now(), AuditAction::Read, "audit.search");
     event.entity_type = Some("AuditEvent".into());

@@ -347,7 +347,7 @@ pub async fn issue_api_token(
     user_id: UserId,
     label: &str,
 ) -> AppResult<IssuedToken> {
-    actor.require(benchwork_domain::staff::Permission::ManageStaff)?;
+    crate::require(ctx, actor, benchwork_domain::staff::Permission::ManageStaff).await?;
     let label = label.trim();
     if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
         return Err(AppError::invalid(
@@ -390,7 +390,7 @@ pub async fn revoke_api_token(
     user_id: UserId,
     token_id: ApiTokenId,
 ) -> AppResult<()> {
-    actor.require(benchwork_domain::staff::Permission::ManageStaff)?;
+    crate::require(ctx, actor, benchwork_domain::staff::Permission::ManageStaff).await?;
     let now = ctx.now();
     let mut event = audit_event(actor, now, AuditAction::Update, "api-token.revoke");
     event.entity_type = Some("ApiToken".into());

@@ -44,7 +44,7 @@ fn incident_json(record: &IncidentRecord) -> String {
 /// Raises an incident by hand. Anyone who is not read-only may raise one in
 /// a department they belong to: it is a safety action.
 pub async fn raise(ctx: &Ctx, actor: &Actor, input: &IncidentInput) -> AppResult<IncidentRecord> {
-    actor.require(Permission::RaiseIncident)?;
+    crate::require(ctx, actor, Permission::RaiseIncident).await?;
     let mut errors = Vec::new();
     let department = match DepartmentId::parse(&input.department) {
         Ok(id) if actor.in_department(id) => Some(id),
@@ -168,7 +168,7 @@ pub async fn list(
     actor: &Actor,
     filter: &IncidentFilter,
 ) -> AppResult<Vec<IncidentRecord>> {
-    actor.require(Permission::ViewDepartmentRecords)?;
+    crate::require(ctx, actor, Permission::ViewDepartmentRecords).await?;
     Ok(ctx.store.list_incidents(actor.id, filter, 500).await?)
 }
 
@@ -178,7 +178,7 @@ pub async fn get(
     actor: &Actor,
     id: IncidentId,
 ) -> AppResult<(IncidentRecord, Vec<IncidentLinkRecord>)> {
-    actor.require(Permission::ViewDepartmentRecords)?;
+    crate::require(ctx, actor, Permission::ViewDepartmentRecords).await?;
     let record = ctx.store.get_incident(id, actor.id).await?;
     let links = ctx.store.list_incident_links(id).await?;
     Ok((record, links))
@@ -193,7 +193,7 @@ pub async fn update(
     owner: &str,
     outcome: &str,
 ) -> AppResult<IncidentRecord> {
-    actor.require(Permission::ManageIncidents)?;
+    crate::require(ctx, actor, Permission::ManageIncidents).await?;
     let before = ctx.store.get_incident(id, actor.id).await?;
     let mut errors = Vec::new();
     let status = IncidentStatus::parse(status);

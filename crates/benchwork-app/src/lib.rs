@@ -250,6 +250,20 @@ pub fn audit_event(
     }
 }
 
+/// Refuses with [`AppError::Forbidden`] unless `actor` holds `permission`,
+/// and records the refusal in the audit trail (`access.denied`), so that
+/// someone probing for what they may not see leaves a trace.
+pub async fn require(ctx: &Ctx, actor: &Actor, permission: Permission) -> AppResult<()> {
+    let Err(refused) = actor.require(permission) else {
+        return Ok(());
+    };
+    let mut event = audit_event(actor, ctx.now(), AuditAction::Execute, "access.denied");
+    event.outcome = AuditOutcome::MinorFailure;
+    event.detail = Some(format!("refused: needs permission {permission:?}"));
+    ctx.audit_reads.write(event).await?;
+    Err(refused)
+}
+
 /// One problem with one field of a form or request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {

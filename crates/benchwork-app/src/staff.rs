@@ -99,7 +99,7 @@ pub async fn create_account(
     actor: &Actor,
     input: &AccountInput,
 ) -> AppResult<UserRecord> {
-    actor.require(Permission::ManageStaff)?;
+    crate::require(ctx, actor, Permission::ManageStaff).await?;
     create_account_unchecked(ctx, actor, input).await
 }
 
@@ -210,7 +210,7 @@ pub async fn update_account(
     roles: &[String],
     departments: &[String],
 ) -> AppResult<UserRecord> {
-    actor.require(Permission::ManageStaff)?;
+    crate::require(ctx, actor, Permission::ManageStaff).await?;
     let before = ctx.store.get_user(user_id).await?;
     let kind = AccountKind::parse(&before.kind).map_err(|error| anyhow::anyhow!("{error}"))?;
     let mut errors = Vec::new();
@@ -260,7 +260,7 @@ pub async fn set_disabled(
     user_id: UserId,
     disabled: bool,
 ) -> AppResult<()> {
-    actor.require(Permission::ManageStaff)?;
+    crate::require(ctx, actor, Permission::ManageStaff).await?;
     set_disabled_unchecked(ctx, actor, user_id, disabled).await
 }
 
@@ -313,7 +313,7 @@ pub async fn reset_password(
     user_id: UserId,
     password: &str,
 ) -> AppResult<()> {
-    actor.require(Permission::ManageStaff)?;
+    crate::require(ctx, actor, Permission::ManageStaff).await?;
     reset_password_unchecked(ctx, actor, user_id, password).await
 }
 
@@ -397,14 +397,14 @@ pub async fn change_own_password(
 
 /// Every account (for those who may see the staff list).
 pub async fn list_accounts(ctx: &Ctx, actor: &Actor) -> AppResult<Vec<UserRecord>> {
-    actor.require(Permission::ViewStaff)?;
+    crate::require(ctx, actor, Permission::ViewStaff).await?;
     Ok(ctx.store.list_users().await?)
 }
 
 /// One account.
 pub async fn get_account(ctx: &Ctx, actor: &Actor, user_id: UserId) -> AppResult<UserRecord> {
     if actor.id != user_id {
-        actor.require(Permission::ViewStaff)?;
+        crate::require(ctx, actor, Permission::ViewStaff).await?;
     }
     Ok(ctx.store.get_user(user_id).await?)
 }
@@ -416,7 +416,7 @@ pub async fn create_department(
     code: &str,
     name: &str,
 ) -> AppResult<DepartmentRecord> {
-    actor.require(Permission::ManageStaff)?;
+    crate::require(ctx, actor, Permission::ManageStaff).await?;
     create_department_unchecked(ctx, actor, code, name).await
 }
 

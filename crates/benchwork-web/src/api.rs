@@ -627,7 +627,7 @@ async fn get_audit_events(
     ApiCaller(actor): ApiCaller,
     Query(fields): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    actor.require(Permission::ViewAuditTrail)?;
+    benchwork_app::require(&state.ctx, &actor, Permission::ViewAuditTrail).await?;
     let form = FormState::from_fields(&fields);
     let filter = crate::audit::parse_filter(&form).map_err(AppError::Invalid)?;
     let offset = form.value("offset").parse::<i64>().unwrap_or(0).max(0);

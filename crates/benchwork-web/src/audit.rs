@@ -162,7 +162,7 @@ async fn get_audit(
     signed_in: SignedIn,
     Query(fields): Query<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    signed_in.actor().require(Permission::ViewAuditTrail)?;
+    benchwork_app::require(&state.ctx, signed_in.actor(), Permission::ViewAuditTrail).await?;
     let form = FormState::from_fields(&fields);
     let offset = form.value("offset").parse::<i64>().unwrap_or(0).max(0);
     let filter_fields = vec![
@@ -214,7 +214,7 @@ async fn get_audit_csv(
     signed_in: SignedIn,
     Query(fields): Query<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    signed_in.actor().require(Permission::ViewAuditTrail)?;
+    benchwork_app::require(&state.ctx, signed_in.actor(), Permission::ViewAuditTrail).await?;
     let form = FormState::from_fields(&fields);
     let filter = parse_filter(&form).map_err(AppError::Invalid)?;
     let page = audit::search(&state.ctx, signed_in.actor(), &filter, EXPORT_LIMIT, 0).await?;

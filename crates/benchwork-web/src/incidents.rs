@@ -100,7 +100,7 @@ async fn get_incidents(
     let records = if actor.can(Permission::ViewDepartmentRecords) {
         incidents::list(&state.ctx, actor, &IncidentFilter::default()).await?
     } else {
-        actor.require(Permission::RaiseIncident)?;
+        benchwork_app::require(&state.ctx, actor, Permission::RaiseIncident).await?;
         Vec::new()
     };
     let flash = take_flash(&headers);
@@ -194,7 +194,7 @@ async fn get_new_incident(
     State(state): State<AppState>,
     signed_in: SignedIn,
 ) -> Result<Response, WebError> {
-    signed_in.actor().require(Permission::RaiseIncident)?;
+    benchwork_app::require(&state.ctx, signed_in.actor(), Permission::RaiseIncident).await?;
     Ok(new_incident_page(&state, &signed_in, FormState::default())
         .await?
         .into_response())

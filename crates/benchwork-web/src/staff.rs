@@ -170,7 +170,7 @@ async fn get_new_staff(
     State(state): State<AppState>,
     signed_in: SignedIn,
 ) -> Result<Response, WebError> {
-    signed_in.actor().require(Permission::ManageStaff)?;
+    benchwork_app::require(&state.ctx, signed_in.actor(), Permission::ManageStaff).await?;
     Ok(
         staff_form(&state, &signed_in, FormState::default(), true, None)
             .await?
@@ -307,7 +307,7 @@ async fn get_edit_account(
     signed_in: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    signed_in.actor().require(Permission::ManageStaff)?;
+    benchwork_app::require(&state.ctx, signed_in.actor(), Permission::ManageStaff).await?;
     let user_id = parse_user_id(&id)?;
     let user = staff::get_account(&state.ctx, signed_in.actor(), user_id).await?;
     let mut form = FormState::default();
@@ -512,7 +512,7 @@ async fn get_departments(
     signed_in: SignedIn,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, WebError> {
-    signed_in.actor().require(Permission::ManageStaff)?;
+    benchwork_app::require(&state.ctx, signed_in.actor(), Permission::ManageStaff).await?;
     let flash = take_flash(&headers);
     let had_flash = flash.is_some();
     let page = departments_page(&state, &signed_in, FormState::default(), flash).await?;

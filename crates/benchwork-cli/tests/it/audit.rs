@@ -636,3 +636,38 @@ both_engines!(
         assert!(!output.status.success());
     }
 );
+
+both_engines!(a_refused_action_is_audited, |app| {
+    app.seed_demo().await;
+    let associate = app.sign_in_demo("associate").await;
+    assert_eq!(
+        associate.get("/audit").await.status(),
+        reqwest::StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        associate.get("/staff/new").await.status(),
+        reqwest::StatusCode::FORBIDDEN
+    );
+    let denied = events_where(
+        &app,
+        AuditFilter {
+            actor_name: Some("associate".into()),
+            ..AuditFilter::default()
+        },
+    )
+    .await
+    .into_iter()
+    .filter(|event| event.event_type == "access.denied")
+    .collect::<Vec<_>>();
+    assert_eq!(denied.len(), 2, "{denied:?}");
+    assert!(
+        denied
+            .iter()
+            .all(|event| event.outcome == AuditOutcome::MinorFailure)
+    );
+    assert!(
+        denied.iter().any(
+            |event| event.detail.as_deref() == Some("refused: needs permission ViewAuditTrail")
+        )
+    );
+});
