@@ -91,6 +91,16 @@ async fn start_browser() -> Option<(Driver, Client)> {
     panic!("could not connect to chromedriver: {last_error:?}");
 }
 
+/// Saves a screenshot to `$BENCHWORK_SCREENSHOTS/NAME.png` when that
+/// variable is set, for people reviewing the pages.
+async fn save_screenshot(browser: &Client, name: &str) -> Result<(), Box<dyn std::error::Error>> {
+    if let Ok(folder) = std::env::var("BENCHWORK_SCREENSHOTS") {
+        std::fs::create_dir_all(&folder)?;
+        std::fs::write(std::path::Path::new(&folder).join(format!("{name}.png")), browser.screenshot().await?)?;
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_demo_user_signs_in_and_sees_the_home_page() {
     let app = spawn_app(Engine::Sqlite).await;
@@ -121,6 +131,7 @@ async fn a_demo_user_signs_in_and_sees_the_home_page() {
         assert_eq!(heading, "Your work queue");
         let user = browser.find(Locator::Id("signed-in-user")).await?.text().await?;
         assert!(user.contains("Asha Associate"), "{user}");
+        save_screenshot(&browser, "home").await?;
         // The NHS.UK stylesheet loaded (the header is NHS blue).
         let header_colour = browser
             .execute("return getComputedStyle(document.querySelector('.nhsuk-header')).backgroundColor", vec![])
@@ -189,6 +200,7 @@ async fn the_incident_form_shows_an_error_summary_and_keeps_the_entry() {
         let text = summary.text().await?;
         assert!(text.contains("There is a problem"), "{text}");
         assert!(text.contains("Enter a short title"), "{text}");
+        save_screenshot(&browser, "incident-errors").await?;
         // The title says there is an error, and what was typed is kept.
         assert!(browser.title().await?.starts_with("Error: "));
         let kept = browser
