@@ -6,16 +6,25 @@
 //! [`audit::AuditEvent`] with [`audit::ChainVerifier`] (the tamper-evident
 //! audit trail), [`incident::NewIncident`] and [`incident::IncidentStatus`]
 //! (incidents and nonconformities), [`session::SessionPolicy`] and
-//! [`session::ThrottlePolicy`] (sign-in rules), [`job::RetryPolicy`].
+//! [`session::ThrottlePolicy`] (sign-in rules), [`job::RetryPolicy`],
+//! [`patient::NhsNumber`], [`patient::PersonName`] and
+//! [`patient::DateOfBirth`] with [`patient::two_identifiers_match`] (patient
+//! identity and positive identification), [`calculation::egfr_ckd_epi_2009`]
+//! and [`calculation::AdjustedCalciumFormula`] (calculated results),
+//! [`reference::ReferenceInterval`] with [`reference::select_interval`],
+//! [`reference::Flag`] and [`reference::DeltaRule`] (flags and delta checks).
 //!
 //! Architecture invariant: this crate does no I/O and never reads the clock;
 //! the current time is always an argument.
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod calculation;
 pub mod ids;
 pub mod incident;
 pub mod job;
+pub mod patient;
+pub mod reference;
 pub mod session;
 pub mod staff;
 pub mod time;

@@ -25,6 +25,7 @@ mod audit;
 mod incidents;
 mod jobs;
 mod notifications;
+mod patients;
 mod postgres;
 mod row;
 mod sqlite;
@@ -34,6 +35,7 @@ pub use audit::{AuditFilter, AuditPage};
 pub use incidents::{IncidentFilter, IncidentLinkRecord, IncidentRecord, NewIncidentRecord};
 pub use jobs::{ClaimedJob, JobRecord, NewJob};
 pub use notifications::{NewNotification, NotificationRecord};
+pub use patients::{PatientRecord, PatientSearch, PatientWrite};
 pub use users::{
     ApiTokenRecord, DepartmentRecord, NewUserRecord, SessionRecord, UserRecord, UserUpdate,
 };
