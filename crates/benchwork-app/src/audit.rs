@@ -80,6 +80,16 @@ impl ReadEventWriter {
     }
 }
 
+impl ReadEventWriter {
+    /// Writes several events durably; they share commits with each other
+    /// and with concurrent callers.
+    pub async fn write_all(&self, events: Vec<AuditEvent>) -> AppResult<()> {
+        let results =
+            futures::future::join_all(events.into_iter().map(|event| self.write(event))).await;
+        results.into_iter().collect()
+    }
+}
+
 /// Records that `actor` read a record. Call before the data is shown: if
 /// this fails, do not show it.
 pub async fn record_read(

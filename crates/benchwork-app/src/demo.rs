@@ -184,5 +184,70 @@ pub async fn seed(ctx: &Ctx) -> AppResult<bool> {
         vec![("Equipment".into(), "ECG-CL2".into(), "ECG machine, clinic 2".into())],
     )
     .await?;
+    seed_patients(ctx).await?;
     Ok(true)
+}
+
+/// Synthetic demo patients. NHS numbers in the 999 range are not issued to
+/// real people; names and addresses are invented.
+pub const DEMO_PATIENTS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    // (NHS number, hospital number, family name, given name, date of birth, sex)
+    (
+        "9990000018",
+        "RX1000001",
+        "Okafor",
+        "Grace",
+        "1954-03-12",
+        "female",
+    ),
+    (
+        "9990000026",
+        "RX1000002",
+        "Hughes",
+        "Daniel",
+        "1988-11-02",
+        "male",
+    ),
+    (
+        "9990000034",
+        "RX1000003",
+        "Kaur",
+        "Simran",
+        "2012-07-21",
+        "female",
+    ),
+    (
+        "9990000042",
+        "RX1000004",
+        "Nowak",
+        "Piotr",
+        "1971-01-30",
+        "male",
+    ),
+    ("", "RX1000099", "Hughes", "Daniel", "1988-11-02", "male"),
+];
+
+async fn seed_patients(ctx: &Ctx) -> AppResult<()> {
+    let associate = crate::auth::actor_from(
+        &ctx.store.get_user_by_username("associate").await?,
+        Some("demo".into()),
+    )?;
+    for (nhs_number, hospital_number, family, given, dob, sex) in DEMO_PATIENTS {
+        crate::patients::register(
+            ctx,
+            &associate,
+            &crate::patients::PatientInput {
+                nhs_number: (*nhs_number).into(),
+                hospital_number: (*hospital_number).into(),
+                hospital_authority: "RX1".into(),
+                family_name: (*family).into(),
+                given_name: (*given).into(),
+                date_of_birth: (*dob).into(),
+                sex: (*sex).into(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }

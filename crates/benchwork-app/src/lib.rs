@@ -27,6 +27,7 @@ pub mod demo;
 pub mod incidents;
 pub mod jobs;
 pub mod notifications;
+pub mod patients;
 pub mod staff;
 
 /// The source of the current time. Production uses [`SystemClock`]; tests

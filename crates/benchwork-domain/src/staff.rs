@@ -86,15 +86,26 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Apprentice | Role::Associate => &[RaiseIncident, ViewDepartmentRecords],
-            Role::Practitioner | Role::ClinicalScientist | Role::Consultant => {
-                &[RaiseIncident, ViewDepartmentRecords, ManageIncidents]
-            }
+            Role::Apprentice | Role::Associate => &[
+                RaiseIncident,
+                ViewDepartmentRecords,
+                ViewPatients,
+                RegisterPatients,
+            ],
+            Role::Practitioner | Role::ClinicalScientist | Role::Consultant => &[
+                RaiseIncident,
+                ViewDepartmentRecords,
+                ManageIncidents,
+                ViewPatients,
+                RegisterPatients,
+                MergePatients,
+            ],
             Role::QualityManager => &[
                 RaiseIncident,
                 ViewDepartmentRecords,
                 ManageIncidents,
                 ViewAuditTrail,
+                ViewPatients,
             ],
             Role::ServiceManager => &[
                 RaiseIncident,
@@ -103,7 +114,12 @@ impl Role {
                 ViewAuditTrail,
                 ViewStaff,
             ],
-            Role::Auditor => &[ViewDepartmentRecords, ViewAuditTrail, ViewStaff],
+            Role::Auditor => &[
+                ViewDepartmentRecords,
+                ViewAuditTrail,
+                ViewStaff,
+                ViewPatients,
+            ],
             Role::Administrator => &[ViewStaff, ManageStaff],
         }
     }
@@ -121,6 +137,13 @@ pub enum Permission {
     RaiseIncident,
     /// Assign, investigate and close incidents.
     ManageIncidents,
+    /// Find patients and read their records (every read is audited).
+    ViewPatients,
+    /// Register patients and correct their details.
+    RegisterPatients,
+    /// Merge duplicate patient records (hazard H01: a wrong merge files
+    /// results to the wrong patient, so only practitioners and above).
+    MergePatients,
     /// Read and export the audit trail, and check its integrity.
     ViewAuditTrail,
     /// See the staff list.

@@ -129,7 +129,11 @@ macro_rules! insert_identifiers {
 impl Store {
     /// Registers a patient with its hospital numbers and audit event.
     /// `Conflict` when the NHS number or a hospital number is already held.
-    pub async fn create_patient(&self, patient: &PatientWrite, events: &[AuditEvent]) -> StoreResult<()> {
+    pub async fn create_patient(
+        &self,
+        patient: &PatientWrite,
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
         in_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO patient (id, nhs_number, family_name, given_name, family_key, date_of_birth, \
@@ -156,7 +160,11 @@ impl Store {
     }
 
     /// Replaces a patient's details and hospital numbers.
-    pub async fn update_patient(&self, patient: &PatientWrite, events: &[AuditEvent]) -> StoreResult<()> {
+    pub async fn update_patient(
+        &self,
+        patient: &PatientWrite,
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
         in_tx!(self, |tx| {
             let n_updated = sqlx::query(
                 "UPDATE patient SET nhs_number = $1, family_name = $2, given_name = $3, family_key = $4, \
@@ -209,7 +217,9 @@ impl Store {
     /// The patient with this id (merged or not).
     pub async fn get_patient(&self, id: PatientId) -> StoreResult<PatientRecord> {
         let sql = concat!(select_patient!(), " WHERE id = $1");
-        let patient = on_pool!(self, |pool| patient_from_row(&sqlx::query(sql).bind(id.0).fetch_one(pool).await?)?);
+        let patient = on_pool!(self, |pool| patient_from_row(
+            &sqlx::query(sql).bind(id.0).fetch_one(pool).await?
+        )?);
         let mut patients = [patient];
         self.load_identifiers(&mut patients).await?;
         let [patient] = patients;
@@ -218,7 +228,11 @@ impl Store {
 
     /// Patients matching every given field, current records first, at most
     /// `limit`.
-    pub async fn search_patients(&self, search: &PatientSearch, limit: i64) -> StoreResult<Vec<PatientRecord>> {
+    pub async fn search_patients(
+        &self,
+        search: &PatientSearch,
+        limit: i64,
+    ) -> StoreResult<Vec<PatientRecord>> {
         let sql = concat!(
             select_patient!(),
             " WHERE ($1 IS NULL OR nhs_number = $1)",
@@ -246,7 +260,10 @@ impl Store {
 
     /// The records merged into `id`.
     pub async fn list_merged_patients(&self, id: PatientId) -> StoreResult<Vec<PatientRecord>> {
-        let sql = concat!(select_patient!(), " WHERE merged_into = $1 ORDER BY merged_at");
+        let sql = concat!(
+            select_patient!(),
+            " WHERE merged_into = $1 ORDER BY merged_at"
+        );
         let mut patients = on_pool!(self, |pool| {
             sqlx::query(sql)
                 .bind(id.0)

@@ -290,6 +290,16 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/incidents/{id}", get(get_incident).patch(patch_incident))
         .route("/notifications", get(get_notifications))
         .route("/audit-events", get(get_audit_events))
+        .route("/patients", get(get_patients).post(post_patient))
+        .route("/patients/{id}", get(get_patient))
+        .route(
+            "/patients/{id}/identity-check",
+            axum::routing::post(post_identity_check),
+        )
+        .route(
+            "/patients/{id}/merge",
+            axum::routing::post(post_patient_merge),
+        )
         .method_not_allowed_fallback(|| async {
             ApiError::Request {
                 status: StatusCode::METHOD_NOT_ALLOWED,
@@ -305,8 +315,10 @@ pub(crate) fn router() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Benchwork API", version = "1", description = "The JSON API of Benchwork. Authenticate with an API token: `Authorization: Bearer bwk_...` (administrators issue tokens on a staff member's or system identity's page, or with `benchwork user token`). Errors are RFC 9457 problem details."),
-    paths(get_me, get_users, post_user, get_user, get_incidents, post_incident, get_incident, patch_incident, get_notifications, get_audit_events),
-    components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut)),
+    paths(get_me, get_users, post_user, get_user, get_incidents, post_incident, get_incident, patch_incident, get_notifications, get_audit_events,
+        get_patients, post_patient, get_patient, post_identity_check, post_patient_merge),
+    components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
+        PatientOut, PatientIn, IdentityCheckOut, MergeIn)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -658,4 +670,190 @@ async fn get_audit_events(
         Json(bundle),
     )
         .into_response())
+}
+
+/// A patient.
+#[derive(Serialize, ToSchema)]
+pub struct PatientOut {
+    id: String,
+    nhs_number: Option<String>,
+    family_name: String,
+    given_name: String,
+    /// YYYY-MM-DD.
+    date_of_birth: String,
+    administrative_sex: String,
+    reference_sex: String,
+    phone: Option<String>,
+    address: Option<String>,
+    /// Hospital numbers with their assigning authority.
+    identifiers: Vec<Identifier>,
+    /// Set when this record is a duplicate merged into another.
+    merged_into: Option<String>,
+}
+
+/// A hospital number.
+#[derive(Serialize, ToSchema)]
+pub struct Identifier {
+    authority: String,
+    value: String,
+}
+
+impl From<&benchwork_store::PatientRecord> for PatientOut {
+    fn from(patient: &benchwork_store::PatientRecord) -> Self {
+        PatientOut {
+            id: patient.id.to_string(),
+            nhs_number: patient.nhs_number.clone(),
+            family_name: patient.family_name.clone(),
+            given_name: patient.given_name.clone(),
+            date_of_birth: patient.date_of_birth.clone(),
+            administrative_sex: patient.administrative_sex.clone(),
+            reference_sex: patient.reference_sex.clone(),
+            phone: patient.phone.clone(),
+            address: patient.address.clone(),
+            identifiers: patient
+                .identifiers
+                .iter()
+                .map(|(authority, value)| Identifier {
+                    authority: authority.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            merged_into: patient.merged_into.map(|id| id.to_string()),
+        }
+    }
+}
+
+/// Patient details (also the identifiers confirmed in an identity check).
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(default)]
+pub struct PatientIn {
+    nhs_number: String,
+    hospital_number: String,
+    hospital_authority: String,
+    family_name: String,
+    given_name: String,
+    /// YYYY-MM-DD or DD/MM/YYYY.
+    date_of_birth: String,
+    /// male, female, other or unknown.
+    sex: String,
+    /// male, female or unknown; empty = from sex.
+    reference_sex: String,
+    phone: String,
+    address: String,
+}
+
+impl From<PatientIn> for benchwork_app::patients::PatientInput {
+    fn from(input: PatientIn) -> Self {
+        benchwork_app::patients::PatientInput {
+            nhs_number: input.nhs_number,
+            hospital_number: input.hospital_number,
+            hospital_authority: input.hospital_authority,
+            family_name: input.family_name,
+            given_name: input.given_name,
+            date_of_birth: input.date_of_birth,
+            sex: input.sex,
+            reference_sex: input.reference_sex,
+            phone: input.phone,
+            address: input.address,
+        }
+    }
+}
+
+/// Finds patients: by `nhs_number`, by `hospital_number`, or by
+/// `family_name` and `date_of_birth` together. Every patient returned is
+/// recorded as read in the audit trail.
+#[utoipa::path(get, path = "/api/v1/patients", params(
+    ("nhs_number" = Option<String>, Query), ("hospital_number" = Option<String>, Query),
+    ("family_name" = Option<String>, Query), ("date_of_birth" = Option<String>, Query)),
+    responses((status = 200, body = [PatientOut]), (status = 422, body = Problem)))]
+async fn get_patients(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Query(fields): Query<Vec<(String, String)>>,
+) -> Result<Json<Vec<PatientOut>>, ApiError> {
+    let form = FormState::from_fields(&fields);
+    let found = benchwork_app::patients::search(
+        &state.ctx,
+        &actor,
+        &benchwork_app::patients::SearchInput {
+            nhs_number: form.value("nhs_number").into(),
+            hospital_number: form.value("hospital_number").into(),
+            family_name: form.value("family_name").into(),
+            date_of_birth: form.value("date_of_birth").into(),
+        },
+    )
+    .await?;
+    Ok(Json(found.iter().map(PatientOut::from).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/patients", request_body = PatientIn, responses((status = 201, body = PatientOut), (status = 422, body = Problem)))]
+async fn post_patient(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    ApiJson(input): ApiJson<PatientIn>,
+) -> Result<(StatusCode, Json<PatientOut>), ApiError> {
+    let patient = benchwork_app::patients::register(&state.ctx, &actor, &input.into()).await?;
+    Ok((StatusCode::CREATED, Json(PatientOut::from(&patient))))
+}
+
+#[utoipa::path(get, path = "/api/v1/patients/{id}", params(("id" = String, Path)), responses((status = 200, body = PatientOut), (status = 404, body = Problem)))]
+async fn get_patient(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<PatientOut>, ApiError> {
+    let id = benchwork_domain::ids::PatientId::parse(&id).map_err(|_| AppError::NotFound)?;
+    let view = benchwork_app::patients::get(&state.ctx, &actor, id).await?;
+    Ok(Json(PatientOut::from(&view.patient)))
+}
+
+/// The outcome of a positive identification.
+#[derive(Serialize, ToSchema)]
+pub struct IdentityCheckOut {
+    /// The identifiers that matched the record.
+    matched: Vec<String>,
+}
+
+/// Checks the identifiers read from a request or specimen against the
+/// record: two must match and none may contradict it (422 otherwise).
+#[utoipa::path(post, path = "/api/v1/patients/{id}/identity-check", params(("id" = String, Path)), request_body = PatientIn,
+    responses((status = 200, body = IdentityCheckOut), (status = 422, body = Problem)))]
+async fn post_identity_check(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<PatientIn>,
+) -> Result<Json<IdentityCheckOut>, ApiError> {
+    let id = benchwork_domain::ids::PatientId::parse(&id).map_err(|_| AppError::NotFound)?;
+    let confirmed =
+        benchwork_app::patients::confirm_identity(&state.ctx, &actor, id, &input.into()).await?;
+    Ok(Json(IdentityCheckOut {
+        matched: confirmed
+            .matched()
+            .iter()
+            .map(|identifier| identifier.label().to_owned())
+            .collect(),
+    }))
+}
+
+/// A merge of this (duplicate) record into the survivor.
+#[derive(Deserialize, ToSchema)]
+pub struct MergeIn {
+    /// The id of the record to keep.
+    survivor: String,
+    /// Why the two records are the same patient.
+    reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/patients/{id}/merge", params(("id" = String, Path)), request_body = MergeIn,
+    responses((status = 204), (status = 422, body = Problem), (status = 409, body = Problem)))]
+async fn post_patient_merge(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<MergeIn>,
+) -> Result<StatusCode, ApiError> {
+    let id = benchwork_domain::ids::PatientId::parse(&id).map_err(|_| AppError::NotFound)?;
+    benchwork_app::patients::merge(&state.ctx, &actor, id, &input.survivor, &input.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

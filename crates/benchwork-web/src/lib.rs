@@ -21,6 +21,7 @@ mod forms;
 mod home;
 mod incidents;
 mod page;
+mod patients;
 pub mod session;
 mod staff;
 
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(audit::router())
         .merge(incidents::router())
+        .merge(patients::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

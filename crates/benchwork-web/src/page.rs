@@ -49,6 +49,13 @@ fn navigation(actor: &Actor, section: &str) -> Vec<NavItem> {
         href: "/notifications",
         current: section == "notifications",
     });
+    if actor.can(Permission::ViewPatients) {
+        items.push(NavItem {
+            label: "Patients",
+            href: "/patients",
+            current: section == "patients",
+        });
+    }
     if actor.can(Permission::ViewDepartmentRecords) || actor.can(Permission::RaiseIncident) {
         items.push(NavItem {
             label: "Incidents and nonconformities",

@@ -96,7 +96,10 @@ async fn start_browser() -> Option<(Driver, Client)> {
 async fn save_screenshot(browser: &Client, name: &str) -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(folder) = std::env::var("BENCHWORK_SCREENSHOTS") {
         std::fs::create_dir_all(&folder)?;
-        std::fs::write(std::path::Path::new(&folder).join(format!("{name}.png")), browser.screenshot().await?)?;
+        std::fs::write(
+            std::path::Path::new(&folder).join(format!("{name}.png")),
+            browser.screenshot().await?,
+        )?;
     }
     Ok(())
 }

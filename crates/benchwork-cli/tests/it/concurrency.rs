@@ -60,10 +60,10 @@ async fn wait_until_healthy(client: &reqwest::Client, servers: &mut Servers, bas
                 panic!("a server exited before it was ready: {status}");
             }
         }
-        if let Ok(response) = client.get(format!("{base}/healthz")).send().await {
-            if response.status() == reqwest::StatusCode::OK {
-                return;
-            }
+        if let Ok(response) = client.get(format!("{base}/healthz")).send().await
+            && response.status() == reqwest::StatusCode::OK
+        {
+            return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,

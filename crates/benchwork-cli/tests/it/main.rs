@@ -19,5 +19,6 @@ mod concurrency;
 mod docs;
 mod incidents;
 mod jobs;
+mod patients;
 mod roles;
 mod storage;

@@ -36,6 +36,9 @@ const MANAGE_INCIDENTS: Need = Need::AnyOf(&[Permission::ManageIncidents]);
 const VIEW_AUDIT: Need = Need::AnyOf(&[Permission::ViewAuditTrail]);
 const VIEW_STAFF: Need = Need::AnyOf(&[Permission::ViewStaff]);
 const MANAGE_STAFF: Need = Need::AnyOf(&[Permission::ManageStaff]);
+const VIEW_PATIENTS: Need = Need::AnyOf(&[Permission::ViewPatients]);
+const REGISTER_PATIENTS: Need = Need::AnyOf(&[Permission::RegisterPatients]);
+const MERGE_PATIENTS: Need = Need::AnyOf(&[Permission::MergePatients]);
 
 /// One route of the matrix. Path placeholders: `{user}` (another person's
 /// account), `{incident}` (the BLOOD demo incident), `{notification}` and
@@ -107,6 +110,14 @@ fn page_routes() -> Vec<Route> {
         page(Method::GET, "/incidents/new", RAISE),
         page(Method::GET, "/incidents/{incident}", VIEW_RECORDS),
         page(Method::POST, "/incidents/{incident}", MANAGE_INCIDENTS),
+        page(Method::GET, "/patients", VIEW_PATIENTS),
+        page(Method::POST, "/patients", REGISTER_PATIENTS),
+        page(Method::GET, "/patients/new", REGISTER_PATIENTS),
+        page(Method::GET, "/patients/{patient}", VIEW_PATIENTS),
+        page(Method::GET, "/patients/{patient}/edit", REGISTER_PATIENTS),
+        page(Method::POST, "/patients/{patient}/edit", REGISTER_PATIENTS),
+        page(Method::POST, "/patients/{patient}/confirm", VIEW_PATIENTS),
+        page(Method::POST, "/patients/{patient}/merge", MERGE_PATIENTS),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -146,11 +157,42 @@ fn api_routes() -> Vec<Route> {
             Some(r#"{"status": ""}"#),
         ),
         api(Method::GET, "/api/v1/audit-events", VIEW_AUDIT, None),
+        api(
+            Method::GET,
+            "/api/v1/patients?nhs_number=9990000018",
+            VIEW_PATIENTS,
+            None,
+        ),
+        api(
+            Method::POST,
+            "/api/v1/patients",
+            REGISTER_PATIENTS,
+            Some("{}"),
+        ),
+        api(
+            Method::GET,
+            "/api/v1/patients/{patient}",
+            VIEW_PATIENTS,
+            None,
+        ),
+        api(
+            Method::POST,
+            "/api/v1/patients/{patient}/identity-check",
+            VIEW_PATIENTS,
+            Some("{}"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/patients/{patient}/merge",
+            MERGE_PATIENTS,
+            Some(r#"{"survivor": "", "reason": ""}"#),
+        ),
     ]
 }
 
 /// The ids the path placeholders stand for.
 struct Targets {
+    patient: String,
     user: String,
     incident: String,
     notification: String,
@@ -160,6 +202,7 @@ struct Targets {
 impl Targets {
     fn fill(&self, template: &str) -> String {
         template
+            .replace("{patient}", &self.patient)
             .replace("{user}", &self.user)
             .replace("{incident}", &self.incident)
             .replace("{notification}", &self.notification)
@@ -287,7 +330,21 @@ both_engines!(
             .into_iter()
             .find(|incident| incident.department_id == blood.id)
             .expect("the BLOOD demo incident");
+        let patient = app
+            .ctx
+            .store
+            .search_patients(
+                &benchwork_store::PatientSearch {
+                    nhs_number: Some("9990000018".into()),
+                    ..Default::default()
+                },
+                1,
+            )
+            .await
+            .unwrap()
+            .remove(0);
         let targets = Targets {
+            patient: patient.id.to_string(),
             user: target.id.to_string(),
             incident: incident.id.to_string(),
             notification: uuid::Uuid::new_v4().to_string(),
