@@ -281,6 +281,88 @@ impl Store {
         Ok(bytes.map(hash_from))
     }
 
+    /// The number of sealed events and the highest sequence number.
+    pub async fn sealed_audit_extent(&self) -> StoreResult<(i64, u64)> {
+        let (count, max_seq): (i64, Option<i64>) = on_pool!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n, MAX(seq) AS max_seq FROM audit_event WHERE seq IS NOT NULL",
+            )
+            .fetch_one(pool)
+            .await?;
+            (row.int("n")?, row.opt_int("max_seq")?)
+        });
+        Ok((
+            count,
+            max_seq.and_then(|seq| u64::try_from(seq).ok()).unwrap_or(0),
+        ))
+    }
+
+    /// Checks the sealed events with `from <= seq < to` as one stretch of
+    /// the chain (see `SegmentVerifier`). Several stretches can be checked
+    /// at once, each on its own connection.
+    pub async fn verify_sealed_audit_range(
+        &self,
+        from: u64,
+        to: u64,
+        expected_seq: Option<u64>,
+    ) -> StoreResult<benchwork_domain::audit::Segment> {
+        match (&self.db, &self.sqlite_file) {
+            (Db::Sqlite(_), Some(file)) => {
+                let file = file.clone();
+                tokio::task::spawn_blocking(move || {
+                    crate::sqlite::verify_sealed_range(&file, from, to, expected_seq)
+                })
+                .await
+                .map_err(|error| {
+                    StoreError::Other(anyhow::anyhow!("verifying the audit trail: {error}"))
+                })?
+            }
+            _ => {
+                let sql = concat!(
+                    "SELECT ",
+                    event_columns!(),
+                    " FROM audit_event WHERE seq >= $1 AND seq < $2 ORDER BY seq"
+                );
+                let from_i = i64::try_from(from).unwrap_or(i64::MAX);
+                let to_i = i64::try_from(to).unwrap_or(i64::MAX);
+                let mut verifier =
+                    benchwork_domain::audit::SegmentVerifier::new(from, expected_seq);
+                on_pool!(self, |pool| {
+                    let mut rows = sqlx::query(sql).bind(from_i).bind(to_i).fetch(pool);
+                    while let Some(row) = rows.try_next().await? {
+                        match sealed_from_row(&row) {
+                            Ok(sealed) => {
+                                if !verifier.check(
+                                    sealed.seq,
+                                    &sealed.prev_hash,
+                                    &sealed.hash,
+                                    &sealed.event.fields(),
+                                ) {
+                                    break;
+                                }
+                            }
+                            Err(_) => {
+                                // A row that cannot even be read back was
+                                // changed behind the application's back.
+                                let seq = row
+                                    .opt_int("seq")?
+                                    .and_then(|seq| u64::try_from(seq).ok())
+                                    .unwrap_or(0);
+                                let id = benchwork_domain::ids::AuditEventId(
+                                    row.opt_uuid("id")?.unwrap_or_default(),
+                                );
+                                verifier
+                                    .fail(benchwork_domain::audit::ChainFault::Altered { seq, id });
+                                break;
+                            }
+                        }
+                    }
+                });
+                Ok(verifier.finish())
+            }
+        }
+    }
+
     /// How many events are waiting to be sealed.
     pub async fn count_unsealed_audit_events(&self) -> StoreResult<i64> {
         Ok(on_pool!(self, |pool| {

@@ -105,6 +105,8 @@ enum Db {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    /// The SQLite database file, for the verifier's direct reader.
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 /// Expands `$body` once per engine with `$pool` bound to that engine's pool.
@@ -168,16 +170,19 @@ impl Store {
     /// Opens the database without migrating (for `benchwork migrate` and
     /// read-only checks).
     pub async fn open(url: &str) -> StoreResult<Store> {
+        let mut sqlite_file = None;
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Db::Postgres(postgres::connect(url).await?)
         } else if url.starts_with("sqlite:") {
-            Db::Sqlite(sqlite::connect(url).await?)
+            let (pool, file) = sqlite::connect(url).await?;
+            sqlite_file = Some(file);
+            Db::Sqlite(pool)
         } else {
             return Err(StoreError::Other(anyhow::anyhow!(
                 "unsupported database URL: expected sqlite://PATH or postgres://..."
             )));
         };
-        Ok(Store { db })
+        Ok(Store { db, sqlite_file })
     }
 
     /// The engine in use.

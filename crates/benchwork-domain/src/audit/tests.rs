@@ -200,3 +200,79 @@ fn a_malformed_head_is_refused() {
     assert!(ChainHead::parse("x:00").is_err());
     assert!(ChainHead::parse("3:abcd").is_err());
 }
+
+/// Verifies in stretches of `size` sequence numbers, as the parallel
+/// verifier does, and joins them.
+fn verify_in_segments(
+    events: &[SealedEvent],
+    size: u64,
+    head: Option<ChainHead>,
+) -> Result<Option<ChainHead>, ChainFault> {
+    let max_seq = events.iter().map(|event| event.seq).max().unwrap_or(0);
+    let mut segments = Vec::new();
+    let mut start = 1;
+    while start <= max_seq.max(1) {
+        let end = start + size;
+        let mut verifier = SegmentVerifier::new(start, head.map(|head| head.seq));
+        for sealed in events
+            .iter()
+            .filter(|event| event.seq >= start && event.seq < end)
+        {
+            if !verifier.check(
+                sealed.seq,
+                &sealed.prev_hash,
+                &sealed.hash,
+                &sealed.event.fields(),
+            ) {
+                break;
+            }
+        }
+        segments.push(verifier.finish());
+        start = end;
+    }
+    join_segments(&segments, head)
+}
+
+fn tampered_chains() -> Vec<(&'static str, Vec<SealedEvent>)> {
+    let mut cases = vec![("intact", chain(9))];
+    let mut edited = chain(9);
+    edited[4].event.actor_name = "mallory".into();
+    cases.push(("edited", edited));
+    for deleted_idx in [0, 2, 3, 4, 8] {
+        let mut deleted = chain(9);
+        deleted.remove(deleted_idx);
+        cases.push(("deleted", deleted));
+    }
+    let mut reordered = chain(9);
+    reordered.swap(3, 4);
+    reordered[3].seq = 4;
+    reordered[4].seq = 5;
+    cases.push(("reordered", reordered));
+    let mut inserted = chain(9);
+    let mut forged = seal(None, vec![event(99)]).remove(0);
+    forged.prev_hash = inserted[4].hash;
+    inserted.insert(5, forged);
+    for (idx, sealed) in inserted.iter_mut().enumerate() {
+        sealed.seq = idx as u64 + 1;
+    }
+    cases.push(("inserted", inserted));
+    cases.push(("truncated", chain(9)[..6].to_vec()));
+    cases
+}
+
+#[test]
+fn stretches_joined_find_the_same_first_fault_as_one_walk() {
+    let head = verify(&chain(9), None).unwrap();
+    for (what, events) in tampered_chains() {
+        for expected_head in [None, head] {
+            let whole = verify(&events, expected_head);
+            for size in 1..=10 {
+                assert_eq!(
+                    verify_in_segments(&events, size, expected_head),
+                    whole,
+                    "{what}, stretches of {size}, head {expected_head:?}"
+                );
+            }
+        }
+    }
+}
