@@ -317,49 +317,12 @@ impl Store {
                     StoreError::Other(anyhow::anyhow!("verifying the audit trail: {error}"))
                 })?
             }
-            _ => {
-                let sql = concat!(
-                    "SELECT ",
-                    event_columns!(),
-                    " FROM audit_event WHERE seq >= $1 AND seq < $2 ORDER BY seq"
-                );
-                let from_i = i64::try_from(from).unwrap_or(i64::MAX);
-                let to_i = i64::try_from(to).unwrap_or(i64::MAX);
-                let mut verifier =
-                    benchwork_domain::audit::SegmentVerifier::new(from, expected_seq);
-                on_pool!(self, |pool| {
-                    let mut rows = sqlx::query(sql).bind(from_i).bind(to_i).fetch(pool);
-                    while let Some(row) = rows.try_next().await? {
-                        match sealed_from_row(&row) {
-                            Ok(sealed) => {
-                                if !verifier.check(
-                                    sealed.seq,
-                                    &sealed.prev_hash,
-                                    &sealed.hash,
-                                    &sealed.event.fields(),
-                                ) {
-                                    break;
-                                }
-                            }
-                            Err(_) => {
-                                // A row that cannot even be read back was
-                                // changed behind the application's back.
-                                let seq = row
-                                    .opt_int("seq")?
-                                    .and_then(|seq| u64::try_from(seq).ok())
-                                    .unwrap_or(0);
-                                let id = benchwork_domain::ids::AuditEventId(
-                                    row.opt_uuid("id")?.unwrap_or_default(),
-                                );
-                                verifier
-                                    .fail(benchwork_domain::audit::ChainFault::Altered { seq, id });
-                                break;
-                            }
-                        }
-                    }
-                });
-                Ok(verifier.finish())
+            (Db::Postgres(pool), _) => {
+                crate::postgres::verify_sealed_range(pool, from, to, expected_seq).await
             }
+            (Db::Sqlite(_), None) => Err(StoreError::Other(anyhow::anyhow!(
+                "the SQLite database has no file to verify from"
+            ))),
         }
     }
 
