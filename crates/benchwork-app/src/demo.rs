@@ -185,6 +185,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<bool> {
     )
     .await?;
     seed_patients(ctx).await?;
+    seed_catalogue(ctx).await?;
     Ok(true)
 }
 
@@ -248,6 +249,201 @@ async fn seed_patients(ctx: &Ctx) -> AppResult<()> {
             },
         )
         .await?;
+    }
+    Ok(())
+}
+
+/// One investigation of the demo catalogue, as a row of a table.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoInvestigation {
+    /// Code.
+    pub code: &'static str,
+    /// Name.
+    pub name: &'static str,
+    /// LOINC code (SI-unit code where LOINC has one), or empty.
+    pub loinc: &'static str,
+    /// Discipline code.
+    pub discipline: &'static str,
+    /// Method.
+    pub method: &'static str,
+    /// UCUM unit.
+    pub unit: &'static str,
+    /// Decimal places.
+    pub decimal_places: u8,
+    /// Reportable range (low, high).
+    pub reportable: (f64, f64),
+    /// (Specimen type, container); both empty for no specimen.
+    pub specimen: (&'static str, &'static str),
+    /// Turnaround targets in minutes (routine, urgent).
+    pub tat: (u32, u32),
+    /// Adult reference intervals: (sex or empty for any, low, high), all
+    /// from 18 years.
+    pub intervals: &'static [(&'static str, Option<f64>, Option<f64>)],
+    /// Where the intervals come from.
+    pub interval_source: &'static str,
+    /// Critical limits (low, high), from DOMAIN.md 4.1.
+    pub critical: (Option<f64>, Option<f64>),
+    /// A note added to the critical-limit source, or empty.
+    pub critical_note: &'static str,
+    /// Competency code.
+    pub competency: &'static str,
+    /// SOP code.
+    pub sop: &'static str,
+}
+
+/// The source every demo critical limit carries.
+pub const DEMO_CRITICAL_SOURCE: &str =
+    "RCPath G158 (2017), as published by UK trusts — demo only, approve locally before use";
+
+const HARMONY: &str = "Pathology Harmony adult reference interval";
+const SERUM: (&str, &str) = ("Serum", "Serum gel (gold top)");
+const EDTA: (&str, &str) = ("Whole blood", "EDTA (lavender top)");
+const CITRATE: (&str, &str) = ("Plasma", "Sodium citrate 3.2% (light blue top)");
+const NO_SPECIMEN: (&str, &str) = ("", "");
+const CHEMISTRY_TAT: (u32, u32) = (240, 60);
+
+macro_rules! demo {
+    ($code:literal, $name:literal, $loinc:literal, $discipline:literal, $method:literal, $unit:literal, $dp:literal,
+     $reportable:expr, $specimen:expr, $tat:expr, $intervals:expr, $source:expr, $critical:expr, $note:literal,
+     $competency:literal, $sop:literal) => {
+        DemoInvestigation {
+            code: $code,
+            name: $name,
+            loinc: $loinc,
+            discipline: $discipline,
+            method: $method,
+            unit: $unit,
+            decimal_places: $dp,
+            reportable: $reportable,
+            specimen: $specimen,
+            tat: $tat,
+            intervals: $intervals,
+            interval_source: $source,
+            critical: $critical,
+            critical_note: $note,
+            competency: $competency,
+            sop: $sop,
+        }
+    };
+}
+
+/// The demo catalogue: a typical UK adult repertoire. Reference intervals
+/// are Pathology Harmony's where it has one, otherwise the source says what
+/// they are; every value is a demo default for a laboratory to replace with
+/// its own approved ones.
+#[rustfmt::skip]
+pub const DEMO_CATALOGUE: &[DemoInvestigation] = &[
+    // code, name, LOINC, discipline, method, unit, decimal places, reportable range, specimen, TAT,
+    // adult intervals, their source, critical limits, note on the critical source, competency, SOP.
+    demo!("NA", "Sodium", "2951-2", "blood-sciences", "Indirect ion-selective electrode", "mmol/L", 0, (80.0, 200.0), SERUM, CHEMISTRY_TAT, &[("", Some(133.0), Some(146.0))], HARMONY, (Some(120.0), Some(160.0)), "", "BS-CHEM-AUTO", "SOP-BS-010"),
+    demo!("K", "Potassium", "2823-3", "blood-sciences", "Indirect ion-selective electrode", "mmol/L", 1, (1.0, 10.0), SERUM, CHEMISTRY_TAT, &[("", Some(3.5), Some(5.3))], HARMONY, (Some(2.5), Some(6.5)), "", "BS-CHEM-AUTO", "SOP-BS-010"),
+    demo!("UREA", "Urea", "22664-7", "blood-sciences", "Urease / glutamate dehydrogenase (kinetic UV)", "mmol/L", 1, (0.5, 100.0), SERUM, CHEMISTRY_TAT, &[("", Some(2.5), Some(7.8))], HARMONY, (None, Some(30.0)), "", "BS-CHEM-AUTO", "SOP-BS-011"),
+    demo!("CREA", "Creatinine", "14682-9", "blood-sciences", "Enzymatic, IDMS-traceable", "umol/L", 0, (5.0, 2500.0), SERUM, CHEMISTRY_TAT, &[("male", Some(59.0), Some(104.0)), ("female", Some(45.0), Some(84.0))], "Manufacturer's adult interval for the enzymatic IDMS-traceable method, as used by UK laboratories", (None, Some(354.0)), " AKI alerts are handled separately.", "BS-CHEM-AUTO", "SOP-BS-011"),
+    demo!("ALB", "Albumin", "1751-7", "blood-sciences", "Bromocresol green", "g/L", 0, (5.0, 70.0), SERUM, CHEMISTRY_TAT, &[("", Some(35.0), Some(50.0))], HARMONY, (None, None), "", "BS-CHEM-AUTO", "SOP-BS-012"),
+    demo!("ACA", "Adjusted calcium", "29265-6", "blood-sciences", "Calculated: total calcium + 0.02 × (40 − albumin), local regression to be confirmed", "mmol/L", 2, (0.5, 5.0), SERUM, CHEMISTRY_TAT, &[("", Some(2.2), Some(2.6))], HARMONY, (Some(1.8), Some(3.5)), "", "BS-CHEM-AUTO", "SOP-BS-013"),
+    demo!("PHOS", "Phosphate", "14879-1", "blood-sciences", "Phosphomolybdate (UV)", "mmol/L", 2, (0.1, 6.0), SERUM, CHEMISTRY_TAT, &[("", Some(0.8), Some(1.5))], HARMONY, (Some(0.3), None), "", "BS-CHEM-AUTO", "SOP-BS-013"),
+    demo!("MG", "Magnesium", "19123-9", "blood-sciences", "Xylidyl blue", "mmol/L", 2, (0.1, 4.0), SERUM, CHEMISTRY_TAT, &[("", Some(0.7), Some(1.0))], HARMONY, (Some(0.4), None), "", "BS-CHEM-AUTO", "SOP-BS-013"),
+    demo!("ALP", "Alkaline phosphatase", "6768-6", "blood-sciences", "IFCC, AMP buffer", "U/L", 0, (5.0, 1200.0), SERUM, CHEMISTRY_TAT, &[("", Some(30.0), Some(130.0))], HARMONY, (None, None), "", "BS-CHEM-AUTO", "SOP-BS-014"),
+    demo!("ALT", "Alanine aminotransferase", "1742-6", "blood-sciences", "IFCC without pyridoxal phosphate", "U/L", 0, (5.0, 1000.0), SERUM, CHEMISTRY_TAT, &[("", None, Some(40.0))], "Typical UK adult upper limit; method-specific and not harmonised: approve locally", (None, Some(600.0)), " 15 × the upper limit of normal (40 U/L).", "BS-CHEM-AUTO", "SOP-BS-014"),
+    demo!("BILI", "Bilirubin (total)", "14631-6", "blood-sciences", "Diazo", "umol/L", 0, (2.0, 600.0), SERUM, CHEMISTRY_TAT, &[("", None, Some(20.0))], "Pathology Harmony adult reference interval (< 21 umol/L, reported to whole numbers)", (None, None), "", "BS-CHEM-AUTO", "SOP-BS-014"),
+    demo!("GLU", "Glucose (fasting)", "14749-6", "blood-sciences", "Hexokinase", "mmol/L", 1, (0.5, 40.0), ("Plasma", "Fluoride oxalate (grey top)"), CHEMISTRY_TAT, &[("", Some(3.5), Some(6.0))], "Fasting adult interval; WHO 2006: fasting 7.0 mmol/L or more is consistent with diabetes", (Some(2.5), Some(25.0)), "", "BS-CHEM-AUTO", "SOP-BS-015"),
+    demo!("CK", "Creatine kinase", "2157-6", "blood-sciences", "IFCC, NAC-activated", "U/L", 0, (10.0, 2000.0), SERUM, CHEMISTRY_TAT, &[("male", Some(40.0), Some(320.0)), ("female", Some(25.0), Some(200.0))], HARMONY, (None, Some(5000.0)), " Above the reportable range: measured after dilution.", "BS-CHEM-AUTO", "SOP-BS-016"),
+    demo!("AMY", "Amylase", "1798-8", "blood-sciences", "Enzymatic (EPS substrate), IFCC", "U/L", 0, (5.0, 1500.0), SERUM, CHEMISTRY_TAT, &[("", Some(28.0), Some(100.0))], "Manufacturer's adult interval; method-specific: approve locally", (None, Some(500.0)), " 5 × the upper limit of normal (100 U/L).", "BS-CHEM-AUTO", "SOP-BS-016"),
+    demo!("CRP", "C-reactive protein", "1988-5", "blood-sciences", "Immunoturbidimetric", "mg/L", 0, (1.0, 400.0), SERUM, CHEMISTRY_TAT, &[("", None, Some(4.0))], "Common UK adult interval (< 5 mg/L, reported to whole numbers)", (None, Some(300.0)), " Applies to GP and primary-care requests only.", "BS-CHEM-AUTO", "SOP-BS-017"),
+    demo!("TROP", "Troponin T (high-sensitivity)", "67151-1", "blood-sciences", "Electrochemiluminescence immunoassay (hs-cTnT)", "ng/L", 0, (3.0, 10000.0), SERUM, (60, 60), &[("", None, Some(14.0))], "Manufacturer's 99th centile of a healthy population; the local 99th centile and rule-in/rule-out pathway (NICE DG40) decide interpretation", (None, None), "", "BS-CHEM-AUTO", "SOP-BS-018"),
+    demo!("TSH", "Thyroid-stimulating hormone", "3016-3", "blood-sciences", "Electrochemiluminescence immunoassay", "mU/L", 2, (0.01, 100.0), SERUM, (1440, 240), &[("", Some(0.27), Some(4.2))], "Manufacturer's adult interval: method-specific, not harmonised; confirm locally", (None, None), "", "BS-IMM-AUTO", "SOP-BS-020"),
+    demo!("HBA1C", "HbA1c (IFCC)", "59261-8", "blood-sciences", "HPLC, IFCC-calibrated", "mmol/mol", 0, (20.0, 195.0), EDTA, (4320, 1440), &[("", None, Some(41.0))], "Non-diabetic below 42 mmol/mol; 42-47 increased risk (NICE PH38); 48 or more supports a diagnosis of diabetes (WHO 2011)", (None, None), "", "BS-HBA1C", "SOP-BS-021"),
+    demo!("HB", "Haemoglobin", "718-7", "haematology", "Automated haematology analyser, SLS haemoglobin", "g/L", 0, (20.0, 250.0), EDTA, (240, 60), &[("male", Some(130.0), Some(180.0)), ("female", Some(115.0), Some(165.0))], "UK adult interval (BSH / Pathology Harmony haematology)", (None, None), "", "HA-FBC", "SOP-HA-001"),
+    demo!("WBC", "White cell count", "6690-2", "haematology", "Automated haematology analyser, flow cytometry", "10*9/L", 1, (0.1, 400.0), EDTA, (240, 60), &[("", Some(4.0), Some(11.0))], "UK adult interval (BSH / Pathology Harmony haematology)", (None, None), "", "HA-FBC", "SOP-HA-001"),
+    demo!("PLT", "Platelet count", "777-3", "haematology", "Automated haematology analyser, impedance and optical", "10*9/L", 0, (5.0, 2000.0), EDTA, (240, 60), &[("", Some(150.0), Some(400.0))], "UK adult interval (BSH / Pathology Harmony haematology)", (None, None), "", "HA-FBC", "SOP-HA-001"),
+    demo!("PT", "Prothrombin time", "5902-2", "haematology", "Clotting, photo-optical; recombinant thromboplastin", "s", 1, (5.0, 120.0), CITRATE, (240, 60), &[("", Some(9.5), Some(13.5))], "Local, reagent- and analyser-specific interval (demo)", (None, None), "", "HA-COAG", "SOP-HA-010"),
+    demo!("INR", "International normalised ratio", "6301-6", "haematology", "Calculated from PT with the reagent's ISI", "{INR}", 1, (0.5, 12.0), CITRATE, (240, 60), &[("", Some(0.8), Some(1.2))], "Not anticoagulated; therapeutic ranges are set by the anticoagulation service", (None, None), "", "HA-COAG", "SOP-HA-010"),
+    demo!("APTT", "Activated partial thromboplastin time", "3173-2", "haematology", "Clotting, photo-optical", "s", 1, (10.0, 180.0), CITRATE, (240, 60), &[("", Some(25.0), Some(36.0))], "Local, reagent- and analyser-specific interval (demo)", (None, None), "", "HA-COAG", "SOP-HA-010"),
+    demo!("PR", "ECG PR interval", "8625-6", "cardiac-physiology", "12-lead resting ECG, automated measurement checked by a physiologist", "ms", 0, (40.0, 600.0), NO_SPECIMEN, (10080, 60), &[("", Some(120.0), Some(200.0))], "Conventional adult ECG limits (SCST recording standard)", (None, None), "", "CP-ECG", "SOP-CP-001"),
+    demo!("QRS", "ECG QRS duration", "8633-0", "cardiac-physiology", "12-lead resting ECG, automated measurement checked by a physiologist", "ms", 0, (40.0, 300.0), NO_SPECIMEN, (10080, 60), &[("", None, Some(120.0))], "Conventional adult ECG limits (SCST recording standard)", (None, None), "", "CP-ECG", "SOP-CP-001"),
+    demo!("QTC", "ECG QTc interval (Bazett)", "8636-3", "cardiac-physiology", "12-lead resting ECG, QT corrected by Bazett's formula", "ms", 0, (200.0, 700.0), NO_SPECIMEN, (10080, 60), &[("male", None, Some(450.0)), ("female", None, Some(460.0))], "Conventional adult upper limits by sex; local escalation policy for QTc 500 ms or more", (None, None), "", "CP-ECG", "SOP-CP-001"),
+    demo!("FEV1", "Forced expiratory volume in 1 second", "20150-9", "respiratory-physiology", "Spirometry to ATS/ERS 2019 standard; judged against GLI-2012 predicted (z-score)", "L", 2, (0.1, 10.0), NO_SPECIMEN, (20160, 1440), &[], "", (None, None), "", "RP-SPIRO", "SOP-RP-001"),
+    demo!("FVC", "Forced vital capacity", "19868-9", "respiratory-physiology", "Spirometry to ATS/ERS 2019 standard; judged against GLI-2012 predicted (z-score)", "L", 2, (0.1, 12.0), NO_SPECIMEN, (20160, 1440), &[], "", (None, None), "", "RP-SPIRO", "SOP-RP-001"),
+    demo!("FEV1-FVC", "FEV1/FVC ratio", "19926-5", "respiratory-physiology", "Calculated from FEV1 and FVC; GLI-2012 lower limit of normal preferred", "%", 0, (10.0, 100.0), NO_SPECIMEN, (20160, 1440), &[("", Some(70.0), None)], "NICE NG115: a ratio below 0.7 indicates airflow obstruction; use the GLI-2012 lower limit of normal where available", (None, None), "", "RP-SPIRO", "SOP-RP-001"),
+];
+
+/// The demo panels: (code, name, member codes).
+pub const DEMO_PANELS: &[(&str, &str, &[&str])] = &[
+    ("UE", "Urea and electrolytes", &["NA", "K", "UREA", "CREA"]),
+    (
+        "LFT",
+        "Liver function tests",
+        &["ALB", "ALT", "ALP", "BILI"],
+    ),
+    ("BONE", "Bone profile", &["ACA", "ALB", "PHOS", "ALP"]),
+    ("FBC", "Full blood count", &["HB", "WBC", "PLT"]),
+    ("COAG", "Coagulation screen", &["PT", "INR", "APTT"]),
+];
+
+/// The typed input a demo row stands for.
+pub fn demo_investigation_input(row: &DemoInvestigation) -> crate::catalogue::InvestigationInput {
+    let number = |value: Option<f64>| value.map(|value| value.to_string()).unwrap_or_default();
+    let has_critical = row.critical.0.is_some() || row.critical.1.is_some();
+    crate::catalogue::InvestigationInput {
+        code: row.code.into(),
+        name: row.name.into(),
+        loinc: row.loinc.into(),
+        discipline: row.discipline.into(),
+        method: row.method.into(),
+        result_type: "numeric".into(),
+        unit: row.unit.into(),
+        decimal_places: row.decimal_places.to_string(),
+        reportable_low: row.reportable.0.to_string(),
+        reportable_high: row.reportable.1.to_string(),
+        specimen_type: row.specimen.0.into(),
+        container: row.specimen.1.into(),
+        tat_routine: row.tat.0.to_string(),
+        tat_urgent: row.tat.1.to_string(),
+        competency_code: row.competency.into(),
+        sop_code: row.sop.into(),
+        intervals: row
+            .intervals
+            .iter()
+            .map(|(sex, low, high)| crate::catalogue::IntervalInput {
+                sex: (*sex).into(),
+                age_from: "18y".into(),
+                low: number(*low),
+                high: number(*high),
+                source: row.interval_source.into(),
+                ..Default::default()
+            })
+            .collect(),
+        critical_low: number(row.critical.0),
+        critical_high: number(row.critical.1),
+        critical_source: if has_critical {
+            format!("{DEMO_CRITICAL_SOURCE}.{}", row.critical_note)
+        } else {
+            String::new()
+        },
+        ..Default::default()
+    }
+}
+
+/// Adds the demo catalogue, approved by the demo consultant.
+async fn seed_catalogue(ctx: &Ctx) -> AppResult<()> {
+    let consultant = crate::auth::actor_from(
+        &ctx.store.get_user_by_username("consultant").await?,
+        Some("demo".into()),
+    )?;
+    for row in DEMO_CATALOGUE {
+        crate::catalogue::create(ctx, &consultant, &demo_investigation_input(row))
+            .await
+            .map_err(|error| match error {
+                crate::AppError::Invalid(errors) => {
+                    anyhow::anyhow!("demo investigation {} is not valid: {errors:?}", row.code)
+                        .into()
+                }
+                other => other,
+            })?;
+    }
+    for (code, name, members) in DEMO_PANELS {
+        let members: Vec<String> = members.iter().map(|code| (*code).to_owned()).collect();
+        crate::catalogue::create_panel(ctx, &consultant, code, name, &members).await?;
     }
     Ok(())
 }

@@ -20,6 +20,7 @@
 
 pub mod audit;
 pub mod calculation;
+pub mod catalogue;
 pub mod ids;
 pub mod incident;
 pub mod job;

@@ -91,14 +91,26 @@ impl Role {
                 ViewDepartmentRecords,
                 ViewPatients,
                 RegisterPatients,
+                ViewCatalogue,
             ],
-            Role::Practitioner | Role::ClinicalScientist | Role::Consultant => &[
+            Role::Practitioner => &[
                 RaiseIncident,
                 ViewDepartmentRecords,
                 ManageIncidents,
                 ViewPatients,
                 RegisterPatients,
                 MergePatients,
+                ViewCatalogue,
+            ],
+            Role::ClinicalScientist | Role::Consultant => &[
+                RaiseIncident,
+                ViewDepartmentRecords,
+                ManageIncidents,
+                ViewPatients,
+                RegisterPatients,
+                MergePatients,
+                ViewCatalogue,
+                EditCatalogue,
             ],
             Role::QualityManager => &[
                 RaiseIncident,
@@ -106,6 +118,8 @@ impl Role {
                 ManageIncidents,
                 ViewAuditTrail,
                 ViewPatients,
+                ViewCatalogue,
+                EditCatalogue,
             ],
             Role::ServiceManager => &[
                 RaiseIncident,
@@ -113,12 +127,14 @@ impl Role {
                 ManageIncidents,
                 ViewAuditTrail,
                 ViewStaff,
+                ViewCatalogue,
             ],
             Role::Auditor => &[
                 ViewDepartmentRecords,
                 ViewAuditTrail,
                 ViewStaff,
                 ViewPatients,
+                ViewCatalogue,
             ],
             Role::Administrator => &[ViewStaff, ManageStaff],
         }
@@ -150,6 +166,14 @@ pub enum Permission {
     ViewStaff,
     /// Create, change and disable accounts, reset passwords, issue API tokens.
     ManageStaff,
+    /// Read the investigation catalogue (organisation-wide): everyone who
+    /// works with investigations or audits them, not administrators, who
+    /// manage accounts only.
+    ViewCatalogue,
+    /// Create investigations and panels and edit them, each edit a new
+    /// version (approval of reference intervals and critical limits is a
+    /// clinical act: clinical scientists, consultants, quality managers).
+    EditCatalogue,
 }
 
 /// The union of the permissions of a set of roles.
@@ -407,6 +431,31 @@ mod tests {
         let permissions = permissions_of(&[Role::Associate, Role::Administrator]);
         assert!(permissions.contains(&Permission::RaiseIncident));
         assert!(permissions.contains(&Permission::ManageStaff));
+    }
+
+    #[test]
+    fn only_clinical_scientists_consultants_and_quality_managers_edit_the_catalogue() {
+        for role in Role::ALL {
+            assert_eq!(
+                role.permissions().contains(&Permission::EditCatalogue),
+                matches!(
+                    role,
+                    Role::ClinicalScientist | Role::Consultant | Role::QualityManager
+                ),
+                "{role:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn everyone_but_the_administrator_reads_the_catalogue() {
+        for role in Role::ALL {
+            assert_eq!(
+                role.permissions().contains(&Permission::ViewCatalogue),
+                role != Role::Administrator,
+                "{role:?}"
+            );
+        }
     }
 
     #[test]

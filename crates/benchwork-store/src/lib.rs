@@ -22,6 +22,7 @@ use jiff::Timestamp;
 use sqlx::{PgPool, SqlitePool};
 
 mod audit;
+mod catalogue;
 mod incidents;
 mod jobs;
 mod notifications;
@@ -32,6 +33,7 @@ mod sqlite;
 mod users;
 
 pub use audit::{AuditFilter, AuditPage};
+pub use catalogue::{InvestigationVersionRecord, PanelRecord};
 pub use incidents::{IncidentFilter, IncidentLinkRecord, IncidentRecord, NewIncidentRecord};
 pub use jobs::{ClaimedJob, JobRecord, NewJob};
 pub use notifications::{NewNotification, NotificationRecord};

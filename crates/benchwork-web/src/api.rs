@@ -300,6 +300,7 @@ pub(crate) fn router() -> Router<AppState> {
             "/patients/{id}/merge",
             axum::routing::post(post_patient_merge),
         )
+        .merge(crate::api_catalogue::router())
         .method_not_allowed_fallback(|| async {
             ApiError::Request {
                 status: StatusCode::METHOD_NOT_ALLOWED,
@@ -316,9 +317,13 @@ pub(crate) fn router() -> Router<AppState> {
 #[openapi(
     info(title = "Benchwork API", version = "1", description = "The JSON API of Benchwork. Authenticate with an API token: `Authorization: Bearer bwk_...` (administrators issue tokens on a staff member's or system identity's page, or with `benchwork user token`). Errors are RFC 9457 problem details."),
     paths(get_me, get_users, post_user, get_user, get_incidents, post_incident, get_incident, patch_incident, get_notifications, get_audit_events,
-        get_patients, post_patient, get_patient, post_identity_check, post_patient_merge),
+        get_patients, post_patient, get_patient, post_identity_check, post_patient_merge,
+        crate::api_catalogue::get_investigations, crate::api_catalogue::get_investigation, crate::api_catalogue::post_investigation,
+        crate::api_catalogue::put_investigation, crate::api_catalogue::get_panels),
     components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
-        PatientOut, PatientIn, IdentityCheckOut, MergeIn)),
+        PatientOut, PatientIn, IdentityCheckOut, MergeIn,
+        crate::api_catalogue::InvestigationOut, crate::api_catalogue::InvestigationWithHistoryOut, crate::api_catalogue::InvestigationIn,
+        crate::api_catalogue::IntervalJson, crate::api_catalogue::CriticalJson, crate::api_catalogue::PanelOut)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -14,8 +14,10 @@ use benchwork_app::Ctx;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod api;
+mod api_catalogue;
 mod assets;
 mod audit;
+mod catalogue;
 pub mod error;
 mod forms;
 mod home;
@@ -42,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::router())
         .merge(incidents::router())
         .merge(patients::router())
+        .merge(catalogue::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

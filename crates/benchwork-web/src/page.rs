@@ -56,6 +56,13 @@ fn navigation(actor: &Actor, section: &str) -> Vec<NavItem> {
             current: section == "patients",
         });
     }
+    if actor.can(Permission::ViewCatalogue) {
+        items.push(NavItem {
+            label: "Catalogue",
+            href: "/catalogue",
+            current: section == "catalogue",
+        });
+    }
     if actor.can(Permission::ViewDepartmentRecords) || actor.can(Permission::RaiseIncident) {
         items.push(NavItem {
             label: "Incidents and nonconformities",

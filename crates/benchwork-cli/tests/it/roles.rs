@@ -39,9 +39,12 @@ const MANAGE_STAFF: Need = Need::AnyOf(&[Permission::ManageStaff]);
 const VIEW_PATIENTS: Need = Need::AnyOf(&[Permission::ViewPatients]);
 const REGISTER_PATIENTS: Need = Need::AnyOf(&[Permission::RegisterPatients]);
 const MERGE_PATIENTS: Need = Need::AnyOf(&[Permission::MergePatients]);
+const VIEW_CATALOGUE: Need = Need::AnyOf(&[Permission::ViewCatalogue]);
+const EDIT_CATALOGUE: Need = Need::AnyOf(&[Permission::EditCatalogue]);
 
 /// One route of the matrix. Path placeholders: `{user}` (another person's
-/// account), `{incident}` (the BLOOD demo incident), `{notification}` and
+/// account), `{incident}` (the BLOOD demo incident), `{investigation}` (the
+/// demo catalogue's potassium), `{notification}` and
 /// `{token}` (ids that do not exist). Form posts carry no fields besides the
 /// anti-forgery token, so an allowed post is refused as invalid (422) or not
 /// found (404) and changes nothing; JSON bodies parse but do not validate.
@@ -118,6 +121,20 @@ fn page_routes() -> Vec<Route> {
         page(Method::POST, "/patients/{patient}/edit", REGISTER_PATIENTS),
         page(Method::POST, "/patients/{patient}/confirm", VIEW_PATIENTS),
         page(Method::POST, "/patients/{patient}/merge", MERGE_PATIENTS),
+        page(Method::GET, "/catalogue", VIEW_CATALOGUE),
+        page(Method::POST, "/catalogue", EDIT_CATALOGUE),
+        page(Method::GET, "/catalogue/new", EDIT_CATALOGUE),
+        page(Method::GET, "/catalogue/{investigation}", VIEW_CATALOGUE),
+        page(
+            Method::GET,
+            "/catalogue/{investigation}/edit",
+            EDIT_CATALOGUE,
+        ),
+        page(
+            Method::POST,
+            "/catalogue/{investigation}/edit",
+            EDIT_CATALOGUE,
+        ),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -187,6 +204,26 @@ fn api_routes() -> Vec<Route> {
             MERGE_PATIENTS,
             Some(r#"{"survivor": "", "reason": ""}"#),
         ),
+        api(Method::GET, "/api/v1/investigations", VIEW_CATALOGUE, None),
+        api(
+            Method::POST,
+            "/api/v1/investigations",
+            EDIT_CATALOGUE,
+            Some("{}"),
+        ),
+        api(
+            Method::GET,
+            "/api/v1/investigations/{investigation}",
+            VIEW_CATALOGUE,
+            None,
+        ),
+        api(
+            Method::PUT,
+            "/api/v1/investigations/{investigation}",
+            EDIT_CATALOGUE,
+            Some("{}"),
+        ),
+        api(Method::GET, "/api/v1/panels", VIEW_CATALOGUE, None),
     ]
 }
 
@@ -195,6 +232,7 @@ struct Targets {
     patient: String,
     user: String,
     incident: String,
+    investigation: String,
     notification: String,
     token: String,
 }
@@ -205,6 +243,7 @@ impl Targets {
             .replace("{patient}", &self.patient)
             .replace("{user}", &self.user)
             .replace("{incident}", &self.incident)
+            .replace("{investigation}", &self.investigation)
             .replace("{notification}", &self.notification)
             .replace("{token}", &self.token)
     }
@@ -347,6 +386,7 @@ both_engines!(
             patient: patient.id.to_string(),
             user: target.id.to_string(),
             incident: incident.id.to_string(),
+            investigation: "K".into(),
             notification: uuid::Uuid::new_v4().to_string(),
             token: uuid::Uuid::new_v4().to_string(),
         };
