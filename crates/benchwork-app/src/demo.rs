@@ -186,7 +186,75 @@ pub async fn seed(ctx: &Ctx) -> AppResult<bool> {
     .await?;
     seed_patients(ctx).await?;
     seed_catalogue(ctx).await?;
+    seed_requests(ctx).await?;
     Ok(true)
+}
+
+/// Two demo requests in BLOOD for Grace Okafor, booked in by the demo
+/// associate: urea and electrolytes with a full blood count (two
+/// specimens, the serum one received), and an urgent CRP.
+async fn seed_requests(ctx: &Ctx) -> AppResult<()> {
+    let associate = crate::auth::actor_from(
+        &ctx.store.get_user_by_username("associate").await?,
+        Some("demo".into()),
+    )?;
+    let (nhs_number, _, family, given, dob, _) = DEMO_PATIENTS[0];
+    let patient = ctx
+        .store
+        .search_patients(
+            &benchwork_store::PatientSearch {
+                nhs_number: Some(nhs_number.into()),
+                ..Default::default()
+            },
+            1,
+        )
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(crate::AppError::NotFound)?;
+    let identity = crate::patients::PatientInput {
+        nhs_number: nhs_number.into(),
+        family_name: family.into(),
+        given_name: given.into(),
+        date_of_birth: dob.into(),
+        ..Default::default()
+    };
+    let booking = |priority: &str,
+                   clinical_details: &str,
+                   panels: &[&str],
+                   investigations: &[&str]| crate::requests::BookingInput {
+        identity: identity.clone(),
+        department: String::new(),
+        priority: priority.into(),
+        requester_name: "Dr A Patel".into(),
+        requester_code: "C1234567".into(),
+        location: "Ward 7 (acute medicine)".into(),
+        clinical_details: clinical_details.into(),
+        investigations: investigations
+            .iter()
+            .map(|code| (*code).to_owned())
+            .collect(),
+        panels: panels.iter().map(|code| (*code).to_owned()).collect(),
+    };
+    let first = crate::requests::book(
+        ctx,
+        &associate,
+        patient.id,
+        &booking("routine", "Lethargy; on furosemide", &["UE", "FBC"], &[]),
+    )
+    .await?;
+    let serum = first.specimen_id(1);
+    for step in ["collected", "received"] {
+        crate::requests::record_step(ctx, &associate, &serum, step, "", "").await?;
+    }
+    crate::requests::book(
+        ctx,
+        &associate,
+        patient.id,
+        &booking("urgent", "Pyrexia, ?sepsis", &[], &["CRP"]),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Synthetic demo patients. NHS numbers in the 999 range are not issued to

@@ -5,7 +5,8 @@
 //! [`AppError`]. Actions are plain async functions in the modules:
 //! [`auth`] (sign-in, sessions, API tokens), [`staff`] (accounts and
 //! departments), [`audit`] (recording reads, sealing, verifying, searching),
-//! [`jobs`] (the job runner), [`notifications`], [`incidents`] and [`demo`].
+//! [`jobs`] (the job runner), [`notifications`], [`incidents`], [`requests`]
+//! (consent, requests and specimens) and [`demo`].
 //!
 //! Architecture invariant: no SQL and no HTTP here; every action takes the
 //! time from `ctx.clock`.
@@ -29,6 +30,7 @@ pub mod incidents;
 pub mod jobs;
 pub mod notifications;
 pub mod patients;
+pub mod requests;
 pub mod staff;
 
 /// The source of the current time. Production uses [`SystemClock`]; tests

@@ -12,20 +12,26 @@
 //! identity and positive identification), [`calculation::egfr_ckd_epi_2009`]
 //! and [`calculation::AdjustedCalciumFormula`] (calculated results),
 //! [`reference::ReferenceInterval`] with [`reference::select_interval`],
-//! [`reference::Flag`] and [`reference::DeltaRule`] (flags and delta checks).
+//! [`reference::Flag`] and [`reference::DeltaRule`] (flags and delta checks),
+//! [`consent::may_proceed`] (consent), [`request::AccessionNumber`] and
+//! [`request::SpecimenStatus`] (requests and the chain of custody) and
+//! [`barcode::code128b_svg`] (specimen labels).
 //!
 //! Architecture invariant: this crate does no I/O and never reads the clock;
 //! the current time is always an argument.
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod barcode;
 pub mod calculation;
 pub mod catalogue;
+pub mod consent;
 pub mod ids;
 pub mod incident;
 pub mod job;
 pub mod patient;
 pub mod reference;
+pub mod request;
 pub mod session;
 pub mod staff;
 pub mod time;

@@ -92,6 +92,7 @@ impl Role {
                 ViewPatients,
                 RegisterPatients,
                 ViewCatalogue,
+                BookRequests,
             ],
             Role::Practitioner => &[
                 RaiseIncident,
@@ -101,6 +102,7 @@ impl Role {
                 RegisterPatients,
                 MergePatients,
                 ViewCatalogue,
+                BookRequests,
             ],
             Role::ClinicalScientist | Role::Consultant => &[
                 RaiseIncident,
@@ -111,6 +113,7 @@ impl Role {
                 MergePatients,
                 ViewCatalogue,
                 EditCatalogue,
+                BookRequests,
             ],
             Role::QualityManager => &[
                 RaiseIncident,
@@ -174,6 +177,9 @@ pub enum Permission {
     /// version (approval of reference intervals and critical limits is a
     /// clinical act: clinical scientists, consultants, quality managers).
     EditCatalogue,
+    /// Record consent, book requests in and handle specimens (receive,
+    /// accept, reject, store, dispose): apprentices, associates and up.
+    BookRequests,
 }
 
 /// The union of the permissions of a set of roles.

@@ -28,6 +28,7 @@ mod jobs;
 mod notifications;
 mod patients;
 mod postgres;
+mod requests;
 mod row;
 mod sqlite;
 mod users;
@@ -38,6 +39,11 @@ pub use incidents::{IncidentFilter, IncidentLinkRecord, IncidentRecord, NewIncid
 pub use jobs::{ClaimedJob, JobRecord, NewJob};
 pub use notifications::{NewNotification, NotificationRecord};
 pub use patients::{PatientRecord, PatientSearch, PatientWrite};
+pub use requests::{
+    ConsentRecord, NewConsentRecord, NewRequestItem, NewRequestRecord, NewSpecimenRecord,
+    RejectionRateRecord, RequestItemRecord, RequestRecord, SpecimenEventRecord, SpecimenRecord,
+    SpecimenStep,
+};
 pub use users::{
     ApiTokenRecord, DepartmentRecord, NewUserRecord, SessionRecord, UserRecord, UserUpdate,
 };

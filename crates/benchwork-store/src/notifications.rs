@@ -59,6 +59,13 @@ const INBOX_SQL: &str = "SELECT n.id, n.title, n.body, n.link, n.recipient_role,
       AND ($2 = 0 OR r.read_at IS NULL) \
     ORDER BY n.created_at DESC LIMIT $3";
 
+// Whether notification $1 is in person $2's inbox (same rule as INBOX_SQL).
+const VISIBLE_SQL: &str = "SELECT COUNT(*) FROM notification n WHERE n.id = $1 \
+    AND (n.recipient_user_id = $2 \
+       OR (n.recipient_role IN (SELECT role FROM user_role WHERE user_id = $2) \
+           AND (n.department_id IS NULL \
+                OR n.department_id IN (SELECT department_id FROM user_department WHERE user_id = $2))))";
+
 impl Store {
     /// Delivers notifications.
     pub async fn create_notifications(&self, notifications: &[NewNotification]) -> StoreResult<()> {
@@ -121,11 +128,14 @@ impl Store {
         user_id: UserId,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let visible = self
-            .list_notifications(user_id, false, i64::MAX)
-            .await?
-            .iter()
-            .any(|notification| notification.id == id);
+        let n_visible: i64 = on_pool!(self, |pool| {
+            sqlx::query_scalar(VISIBLE_SQL)
+                .bind(id.0)
+                .bind(user_id.0)
+                .fetch_one(pool)
+                .await?
+        });
+        let visible = n_visible > 0;
         if !visible {
             return Ok(false);
         }

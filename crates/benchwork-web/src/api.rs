@@ -301,6 +301,7 @@ pub(crate) fn router() -> Router<AppState> {
             axum::routing::post(post_patient_merge),
         )
         .merge(crate::api_catalogue::router())
+        .merge(crate::api_requests::router())
         .method_not_allowed_fallback(|| async {
             ApiError::Request {
                 status: StatusCode::METHOD_NOT_ALLOWED,
@@ -319,11 +320,14 @@ pub(crate) fn router() -> Router<AppState> {
     paths(get_me, get_users, post_user, get_user, get_incidents, post_incident, get_incident, patch_incident, get_notifications, get_audit_events,
         get_patients, post_patient, get_patient, post_identity_check, post_patient_merge,
         crate::api_catalogue::get_investigations, crate::api_catalogue::get_investigation, crate::api_catalogue::post_investigation,
-        crate::api_catalogue::put_investigation, crate::api_catalogue::get_panels),
+        crate::api_catalogue::put_investigation, crate::api_catalogue::get_panels,
+        crate::api_requests::post_request, crate::api_requests::get_request, crate::api_requests::post_specimen_event),
     components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
         PatientOut, PatientIn, IdentityCheckOut, MergeIn,
         crate::api_catalogue::InvestigationOut, crate::api_catalogue::InvestigationWithHistoryOut, crate::api_catalogue::InvestigationIn,
-        crate::api_catalogue::IntervalJson, crate::api_catalogue::CriticalJson, crate::api_catalogue::PanelOut)),
+        crate::api_catalogue::IntervalJson, crate::api_catalogue::CriticalJson, crate::api_catalogue::PanelOut,
+        crate::api_requests::RequestIn, crate::api_requests::IdentityIn, crate::api_requests::RequestOut, crate::api_requests::RequestItemOut,
+        crate::api_requests::SpecimenOut, crate::api_requests::SpecimenEventIn)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -15,6 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod api;
 mod api_catalogue;
+mod api_requests;
 mod assets;
 mod audit;
 mod catalogue;
@@ -24,6 +25,7 @@ mod home;
 mod incidents;
 mod page;
 mod patients;
+mod requests;
 pub mod session;
 mod staff;
 
@@ -45,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(incidents::router())
         .merge(patients::router())
         .merge(catalogue::router())
+        .merge(requests::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

@@ -56,6 +56,13 @@ fn navigation(actor: &Actor, section: &str) -> Vec<NavItem> {
             current: section == "patients",
         });
     }
+    if actor.can(Permission::ViewDepartmentRecords) {
+        items.push(NavItem {
+            label: "Requests",
+            href: "/requests",
+            current: section == "requests",
+        });
+    }
     if actor.can(Permission::ViewCatalogue) {
         items.push(NavItem {
             label: "Catalogue",

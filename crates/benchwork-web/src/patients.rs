@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use benchwork_app::patients::{self, PatientInput, SearchInput};
+use benchwork_app::requests::{self, ConsentInput};
 use benchwork_app::{AppError, FieldError};
+use benchwork_domain::consent::{ConsentGiver, ConsentMethod, ConsentStatus};
 use benchwork_domain::ids::PatientId;
 use benchwork_domain::patient::{
     AdministrativeSex, DateOfBirth, NhsNumber, ReferenceSex, age_in_years,
@@ -35,6 +37,7 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/patients/{id}/confirm", post(post_confirm))
         .route("/patients/{id}/merge", post(post_merge))
+        .route("/patients/{id}/consent", post(post_consent))
 }
 
 type Field = (&'static str, &'static str, &'static str);
@@ -340,6 +343,10 @@ struct PatientPage {
     confirmed: Option<String>,
     identity_fields: Vec<Field>,
     merge_fields: Vec<Field>,
+    can_book: bool,
+    /// (investigation, status, method, given by, recorded by, when), newest first.
+    consents: Vec<(String, String, String, String, String, String)>,
+    consent_selects: Vec<SelectField>,
 }
 
 async fn patient_page(
@@ -352,8 +359,63 @@ async fn patient_page(
 ) -> Result<PatientPage, WebError> {
     let actor = signed_in.actor();
     let view = patients::get(&state.ctx, actor, id).await?;
+    let consent = requests::consents(&state.ctx, actor, id).await?;
     let today = today(state);
     let row = patient_row(&view.patient, today);
+    let label = |code: &str, labels: &[(&str, &str)]| {
+        labels
+            .iter()
+            .find(|(known, _)| *known == code)
+            .map(|(_, label)| (*label).to_owned())
+            .unwrap_or_else(|| code.to_owned())
+    };
+    let statuses: Vec<(&str, &str)> = ConsentStatus::ALL
+        .iter()
+        .map(|status| (status.code(), status.label()))
+        .collect();
+    let methods: Vec<(&str, &str)> = ConsentMethod::ALL
+        .iter()
+        .map(|method| (method.code(), method.label()))
+        .collect();
+    let givers: Vec<(&str, &str)> = ConsentGiver::ALL
+        .iter()
+        .map(|giver| (giver.code(), giver.label()))
+        .collect();
+    let options = |labels: &[(&str, &str)]| {
+        labels
+            .iter()
+            .map(|(code, label)| ((*code).to_owned(), (*label).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    let consents = consent
+        .records
+        .iter()
+        .map(|record| {
+            (
+                record.investigation_code.clone(),
+                label(&record.status, &statuses),
+                label(&record.method, &methods),
+                label(&record.given_by, &givers),
+                record.recorded_by_name.clone(),
+                benchwork_domain::time::display_london(record.recorded_at),
+            )
+        })
+        .collect();
+    let consent_selects = vec![
+        (
+            "investigation",
+            "Investigation",
+            "Only investigations that need consent are listed",
+            consent
+                .options
+                .iter()
+                .map(|(code, name)| (code.clone(), format!("{name} ({code})")))
+                .collect(),
+        ),
+        ("consent_status", "Decision", "", options(&statuses)),
+        ("method", "How it was expressed", "", options(&methods)),
+        ("given_by", "Who made the decision", "", options(&givers)),
+    ];
     Ok(PatientPage {
         page: Page::new(row.name.clone(), signed_in, "patients", flash)
             .with_errors(form.has_errors()),
@@ -374,6 +436,9 @@ async fn patient_page(
         patient: row,
         can_register: actor.can(Permission::RegisterPatients),
         can_merge: actor.can(Permission::MergePatients),
+        can_book: actor.can(Permission::BookRequests),
+        consents,
+        consent_selects,
         confirmed,
         identity_fields: vec![
             ("nhs_number", "NHS number", ""),
@@ -529,6 +594,35 @@ async fn post_merge(
             &state,
             &format!("/patients/{survivor}"),
             "Duplicate record merged into this one",
+        )),
+        Err(AppError::Invalid(errors)) => {
+            let page =
+                patient_page(&state, &signed_in, id, form.with_errors(errors), None, None).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn post_consent(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let id = parse_patient_id(&id)?;
+    let form = FormState::from_fields(&fields);
+    let input = ConsentInput {
+        investigation: form.value("investigation").into(),
+        status: form.value("consent_status").into(),
+        method: form.value("method").into(),
+        given_by: form.value("given_by").into(),
+    };
+    match requests::record_consent(&state.ctx, signed_in.actor(), id, &input).await {
+        Ok(()) => Ok(redirect_with_flash(
+            &state,
+            &format!("/patients/{id}"),
+            "Consent recorded",
         )),
         Err(AppError::Invalid(errors)) => {
             let page =

@@ -21,5 +21,6 @@ mod docs;
 mod incidents;
 mod jobs;
 mod patients;
+mod requests;
 mod roles;
 mod storage;

@@ -41,10 +41,12 @@ const REGISTER_PATIENTS: Need = Need::AnyOf(&[Permission::RegisterPatients]);
 const MERGE_PATIENTS: Need = Need::AnyOf(&[Permission::MergePatients]);
 const VIEW_CATALOGUE: Need = Need::AnyOf(&[Permission::ViewCatalogue]);
 const EDIT_CATALOGUE: Need = Need::AnyOf(&[Permission::EditCatalogue]);
+const BOOK_REQUESTS: Need = Need::AnyOf(&[Permission::BookRequests]);
 
 /// One route of the matrix. Path placeholders: `{user}` (another person's
 /// account), `{incident}` (the BLOOD demo incident), `{investigation}` (the
-/// demo catalogue's potassium), `{notification}` and
+/// demo catalogue's potassium), `{accession}` and `{specimen}` (the first
+/// BLOOD demo request and its first specimen), `{notification}` and
 /// `{token}` (ids that do not exist). Form posts carry no fields besides the
 /// anti-forgery token, so an allowed post is refused as invalid (422) or not
 /// found (404) and changes nothing; JSON bodies parse but do not validate.
@@ -135,6 +137,17 @@ fn page_routes() -> Vec<Route> {
             "/catalogue/{investigation}/edit",
             EDIT_CATALOGUE,
         ),
+        page(Method::POST, "/patients/{patient}/consent", BOOK_REQUESTS),
+        page(
+            Method::GET,
+            "/patients/{patient}/requests/new",
+            BOOK_REQUESTS,
+        ),
+        page(Method::POST, "/patients/{patient}/requests", BOOK_REQUESTS),
+        page(Method::GET, "/requests", VIEW_RECORDS),
+        page(Method::GET, "/requests/{accession}", VIEW_RECORDS),
+        page(Method::GET, "/specimens/{specimen}", VIEW_RECORDS),
+        page(Method::POST, "/specimens/{specimen}/events", BOOK_REQUESTS),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -224,6 +237,19 @@ fn api_routes() -> Vec<Route> {
             Some("{}"),
         ),
         api(Method::GET, "/api/v1/panels", VIEW_CATALOGUE, None),
+        api(Method::POST, "/api/v1/requests", BOOK_REQUESTS, Some("{}")),
+        api(
+            Method::GET,
+            "/api/v1/requests/{accession}",
+            VIEW_RECORDS,
+            None,
+        ),
+        api(
+            Method::POST,
+            "/api/v1/specimens/{specimen}/events",
+            BOOK_REQUESTS,
+            Some(r#"{"step": ""}"#),
+        ),
     ]
 }
 
@@ -233,6 +259,8 @@ struct Targets {
     user: String,
     incident: String,
     investigation: String,
+    accession: String,
+    specimen: String,
     notification: String,
     token: String,
 }
@@ -244,6 +272,8 @@ impl Targets {
             .replace("{user}", &self.user)
             .replace("{incident}", &self.incident)
             .replace("{investigation}", &self.investigation)
+            .replace("{accession}", &self.accession)
+            .replace("{specimen}", &self.specimen)
             .replace("{notification}", &self.notification)
             .replace("{token}", &self.token)
     }
@@ -382,8 +412,27 @@ both_engines!(
             .await
             .unwrap()
             .remove(0);
+        let request = app
+            .ctx
+            .store
+            .list_requests(consultant.id, 500)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|request| request.department_id == blood.id)
+            .min_by_key(|request| request.accession.clone())
+            .expect("a BLOOD demo request");
+        let specimen = app
+            .ctx
+            .store
+            .list_request_specimens(request.id)
+            .await
+            .unwrap()
+            .remove(0);
         let targets = Targets {
             patient: patient.id.to_string(),
+            accession: request.accession.clone(),
+            specimen: specimen.code.clone(),
             user: target.id.to_string(),
             incident: incident.id.to_string(),
             investigation: "K".into(),
@@ -459,6 +508,16 @@ both_engines!(
             .await
             .unwrap();
         assert_eq!(incident_after.status, "open");
+        let specimen_after = app
+            .ctx
+            .store
+            .get_specimen(&specimen.code, consultant.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            specimen_after.status, specimen.status,
+            "the empty custody forms moved no specimen"
+        );
         assert_eq!(
             app.ctx
                 .store

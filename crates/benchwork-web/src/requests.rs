@@ -1,0 +1,515 @@
+//! Request and specimen pages: book a request in from a patient's page,
+//! the request list with each department's rejection rate, a request, and a
+//! specimen with its chain of custody, next steps and barcode label.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use benchwork_app::requests::{self, BookingInput, RejectionRate};
+use benchwork_app::{AppError, patients};
+use benchwork_domain::barcode::code128b_svg;
+use benchwork_domain::catalogue::{Discipline, Priority};
+use benchwork_domain::ids::PatientId;
+use benchwork_domain::request::{RejectionReason, SpecimenStatus};
+use benchwork_domain::staff::Permission;
+use benchwork_domain::time::display_london;
+use benchwork_store::{PatientRecord, RequestRecord};
+
+use crate::AppState;
+use crate::error::WebError;
+use crate::forms::FormState;
+use crate::home::{redirect_with_flash, take_flash, with_flash_cleared};
+use crate::page::Page;
+use crate::session::SignedIn;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/requests", get(get_requests))
+        .route("/requests/{accession}", get(get_request))
+        .route("/patients/{id}/requests", post(post_request))
+        .route("/patients/{id}/requests/new", get(get_new_request))
+        .route("/specimens/{code}", get(get_specimen))
+        .route("/specimens/{code}/events", post(post_specimen_event))
+}
+
+type Field = (&'static str, &'static str, &'static str);
+
+/// A select box.
+pub(crate) struct SelectField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub options: Vec<(String, String)>,
+}
+
+/// A group of investigation checkboxes: (heading, [(value, label)]).
+pub(crate) type CheckboxGroup = (String, Vec<(String, String)>);
+
+fn patient_name(patient: &PatientRecord) -> String {
+    format!(
+        "{}, {}",
+        patient.family_name.to_uppercase(),
+        patient.given_name
+    )
+}
+
+fn priority_label(code: &str) -> String {
+    Priority::parse(code)
+        .map(|priority| priority.label().to_owned())
+        .unwrap_or_else(|| code.to_owned())
+}
+
+fn status_label(code: &str) -> String {
+    SpecimenStatus::parse(code)
+        .map(|status| status.label().to_owned())
+        .unwrap_or_else(|| code.to_owned())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "request_new.html")]
+struct NewRequestPage {
+    page: Page,
+    form: FormState,
+    patient_id: String,
+    patient_name: String,
+    identity_fields: Vec<Field>,
+    fields: Vec<Field>,
+    selects: Vec<SelectField>,
+    groups: Vec<CheckboxGroup>,
+}
+
+async fn new_request_page(
+    state: &AppState,
+    signed_in: &SignedIn,
+    id: PatientId,
+    form: FormState,
+) -> Result<NewRequestPage, WebError> {
+    let actor = signed_in.actor();
+    let view = patients::get(&state.ctx, actor, id).await?;
+    let investigations = benchwork_app::catalogue::list(&state.ctx, actor, "").await?;
+    let panels = benchwork_app::catalogue::list_panels(&state.ctx, actor).await?;
+    let mut groups: Vec<CheckboxGroup> = vec![(
+        "Panels".into(),
+        panels
+            .iter()
+            .map(|panel| {
+                (
+                    format!("panel:{}", panel.code),
+                    format!("{} ({})", panel.name, panel.code),
+                )
+            })
+            .collect(),
+    )];
+    for discipline in Discipline::ALL {
+        let members: Vec<(String, String)> = investigations
+            .iter()
+            .map(|record| record.definition.parts())
+            .filter(|parts| parts.discipline == *discipline)
+            .map(|parts| {
+                (
+                    parts.code.to_string(),
+                    format!(
+                        "{} ({}){}",
+                        parts.name,
+                        parts.code,
+                        if parts.consent_required {
+                            ", needs consent"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+            })
+            .collect();
+        if !members.is_empty() {
+            groups.push((discipline.label().to_owned(), members));
+        }
+    }
+    let departments = state
+        .ctx
+        .store
+        .list_departments()
+        .await
+        .map_err(AppError::from)?;
+    let department_options = departments
+        .into_iter()
+        .filter(|department| actor.in_department(department.id))
+        .map(|department| (department.id.to_string(), department.name))
+        .collect();
+    Ok(NewRequestPage {
+        page: Page::new("Book in a request", signed_in, "requests", None)
+            .with_errors(form.has_errors()),
+        form,
+        patient_id: id.to_string(),
+        patient_name: patient_name(&view.patient),
+        identity_fields: vec![
+            (
+                "nhs_number",
+                "NHS number on the request",
+                "Enter at least two identifiers as written on the request form or specimen",
+            ),
+            ("hospital_number", "Hospital number on the request", ""),
+            ("family_name", "Family name", ""),
+            ("given_name", "Given names", ""),
+            ("date_of_birth", "Date of birth", "For example 31/03/1980"),
+        ],
+        fields: vec![
+            (
+                "requester_name",
+                "Requester's name",
+                "For example Dr A Patel",
+            ),
+            (
+                "requester_code",
+                "Requester's code",
+                "GMC, NMC or local code",
+            ),
+            ("location", "Location", "Ward, clinic or GP practice"),
+            ("clinical_details", "Clinical details", "Optional"),
+        ],
+        selects: vec![
+            SelectField {
+                name: "priority",
+                label: "Priority",
+                options: Priority::ALL
+                    .iter()
+                    .map(|priority| (priority.code().to_owned(), priority.label().to_owned()))
+                    .collect(),
+            },
+            SelectField {
+                name: "department",
+                label: "Department",
+                options: department_options,
+            },
+        ],
+        groups,
+    })
+}
+
+fn parse_patient_id(text: &str) -> Result<PatientId, WebError> {
+    PatientId::parse(text).map_err(|_| WebError::App(AppError::NotFound))
+}
+
+async fn get_new_request(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = parse_patient_id(&id)?;
+    benchwork_app::require(&state.ctx, signed_in.actor(), Permission::BookRequests).await?;
+    let mut form = FormState::default();
+    form.set("priority", Priority::Routine.code());
+    if let [department] = signed_in.actor().departments.as_slice() {
+        form.set("department", department.to_string());
+    }
+    Ok(new_request_page(&state, &signed_in, id, form)
+        .await?
+        .into_response())
+}
+
+fn booking_input(form: &FormState) -> BookingInput {
+    let chosen = form.values("investigations");
+    BookingInput {
+        identity: patients::PatientInput {
+            nhs_number: form.value("nhs_number").into(),
+            hospital_number: form.value("hospital_number").into(),
+            family_name: form.value("family_name").into(),
+            given_name: form.value("given_name").into(),
+            date_of_birth: form.value("date_of_birth").into(),
+            ..Default::default()
+        },
+        department: form.value("department").into(),
+        priority: form.value("priority").into(),
+        requester_name: form.value("requester_name").into(),
+        requester_code: form.value("requester_code").into(),
+        location: form.value("location").into(),
+        clinical_details: form.value("clinical_details").into(),
+        investigations: chosen
+            .iter()
+            .filter(|value| !value.starts_with("panel:"))
+            .cloned()
+            .collect(),
+        panels: chosen
+            .iter()
+            .filter_map(|value| value.strip_prefix("panel:").map(str::to_owned))
+            .collect(),
+    }
+}
+
+async fn post_request(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let id = parse_patient_id(&id)?;
+    let form = FormState::from_fields(&fields);
+    match requests::book(&state.ctx, signed_in.actor(), id, &booking_input(&form)).await {
+        Ok(accession) => Ok(redirect_with_flash(
+            &state,
+            &format!("/requests/{accession}"),
+            &format!("Request {accession} booked in"),
+        )),
+        Err(AppError::Invalid(errors)) => {
+            let page = new_request_page(&state, &signed_in, id, form.with_errors(errors)).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub(crate) struct RequestRow {
+    pub accession: String,
+    pub patient_id: String,
+    pub patient: String,
+    pub department: String,
+    pub priority: String,
+    pub requester: String,
+    pub location: String,
+    pub clinical_details: String,
+    pub booked: String,
+}
+
+fn request_row(request: &RequestRecord, patient: &PatientRecord) -> RequestRow {
+    RequestRow {
+        accession: request.accession.clone(),
+        patient_id: patient.id.to_string(),
+        patient: patient_name(patient),
+        department: request.department_name.clone(),
+        priority: priority_label(&request.priority),
+        requester: format!("{} ({})", request.requester_name, request.requester_code),
+        location: request.location.clone(),
+        clinical_details: if request.clinical_details.is_empty() {
+            "None given".into()
+        } else {
+            request.clinical_details.clone()
+        },
+        booked: format!(
+            "{} by {}",
+            display_london(request.created_at),
+            request.created_by_name
+        ),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "request_list.html")]
+struct RequestListPage {
+    page: Page,
+    rows: Vec<RequestRow>,
+    rates: Vec<RejectionRate>,
+    days: i64,
+}
+
+async fn get_requests(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Response, WebError> {
+    let (requests, rates) = requests::list(&state.ctx, signed_in.actor()).await?;
+    Ok(RequestListPage {
+        page: Page::new("Requests", &signed_in, "requests", None),
+        rows: requests
+            .iter()
+            .map(|(request, patient)| request_row(request, patient))
+            .collect(),
+        rates,
+        days: requests::REJECTION_RATE_DAYS,
+    }
+    .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "request_show.html")]
+struct RequestPage {
+    page: Page,
+    request: RequestRow,
+    /// (code, name, version, specimen id or "No specimen").
+    items: Vec<(String, String, i64, String)>,
+    /// (specimen id, type and container, status).
+    specimens: Vec<(String, String, String)>,
+}
+
+async fn get_request(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(accession): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, WebError> {
+    let flash = take_flash(&headers);
+    let had_flash = flash.is_some();
+    let view = requests::get(&state.ctx, signed_in.actor(), &accession).await?;
+    let page = RequestPage {
+        page: Page::new(
+            format!("Request {}", view.request.accession),
+            &signed_in,
+            "requests",
+            flash,
+        ),
+        request: request_row(&view.request, &view.patient),
+        items: view
+            .items
+            .iter()
+            .map(|item| {
+                (
+                    item.code.clone(),
+                    item.name.clone(),
+                    item.version,
+                    item.specimen_code
+                        .clone()
+                        .unwrap_or_else(|| "No specimen".into()),
+                )
+            })
+            .collect(),
+        specimens: view
+            .specimens
+            .iter()
+            .map(|specimen| {
+                (
+                    specimen.code.clone(),
+                    format!("{}, {}", specimen.specimen_type, specimen.container),
+                    status_label(&specimen.status),
+                )
+            })
+            .collect(),
+    };
+    Ok(with_flash_cleared(&state, had_flash, page))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "specimen_show.html")]
+struct SpecimenPage {
+    page: Page,
+    form: FormState,
+    code: String,
+    accession: String,
+    patient_id: String,
+    patient: String,
+    description: String,
+    status: String,
+    rejection: Option<String>,
+    /// (status, detail, who, when).
+    events: Vec<(String, String, String, String)>,
+    /// Next steps other than rejection: (code, label).
+    steps: Vec<(String, String)>,
+    can_reject: bool,
+    can_handle: bool,
+    reasons: Vec<(String, String)>,
+    label_svg: String,
+}
+
+async fn specimen_page(
+    state: &AppState,
+    signed_in: &SignedIn,
+    code: &str,
+    form: FormState,
+    flash: Option<String>,
+) -> Result<SpecimenPage, WebError> {
+    let actor = signed_in.actor();
+    let view = requests::specimen(&state.ctx, actor, code).await?;
+    let label_svg = code128b_svg(&view.specimen.code, 2, 60)
+        .map_err(|error| WebError::App(AppError::Internal(error.into())))?;
+    Ok(SpecimenPage {
+        page: Page::new(
+            format!("Specimen {}", view.specimen.code),
+            signed_in,
+            "requests",
+            flash,
+        )
+        .with_errors(form.has_errors()),
+        form,
+        code: view.specimen.code.clone(),
+        accession: view.request.accession.clone(),
+        patient_id: view.patient.id.to_string(),
+        patient: patient_name(&view.patient),
+        description: format!(
+            "{}, {}",
+            view.specimen.specimen_type, view.specimen.container
+        ),
+        status: view.status.label().to_owned(),
+        rejection: view.specimen.rejection_reason.as_deref().map(|reason| {
+            let label = RejectionReason::parse(reason)
+                .map(|reason| reason.label().to_owned())
+                .unwrap_or_else(|| reason.to_owned());
+            match &view.specimen.rejection_text {
+                Some(text) => format!("{label}: {text}"),
+                None => label,
+            }
+        }),
+        events: view
+            .events
+            .iter()
+            .map(|event| {
+                (
+                    status_label(&event.status),
+                    event.detail.clone().unwrap_or_default(),
+                    event.by_name.clone(),
+                    display_london(event.at),
+                )
+            })
+            .collect(),
+        steps: view
+            .status
+            .next()
+            .iter()
+            .filter(|status| **status != SpecimenStatus::Rejected)
+            .map(|status| (status.code().to_owned(), status.label().to_owned()))
+            .collect(),
+        can_reject: view.status.next().contains(&SpecimenStatus::Rejected),
+        can_handle: actor.can(Permission::BookRequests),
+        reasons: RejectionReason::ALL
+            .iter()
+            .map(|reason| (reason.code().to_owned(), reason.label().to_owned()))
+            .collect(),
+        label_svg,
+    })
+}
+
+async fn get_specimen(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(code): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, WebError> {
+    let flash = take_flash(&headers);
+    let had_flash = flash.is_some();
+    let page = specimen_page(&state, &signed_in, &code, FormState::default(), flash).await?;
+    Ok(with_flash_cleared(&state, had_flash, page))
+}
+
+async fn post_specimen_event(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(code): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = FormState::from_fields(&fields);
+    match requests::record_step(
+        &state.ctx,
+        signed_in.actor(),
+        &code,
+        form.value("step"),
+        form.value("reason"),
+        form.value("reason_text"),
+    )
+    .await
+    {
+        Ok(specimen) => Ok(redirect_with_flash(
+            &state,
+            &format!("/specimens/{}", specimen.code),
+            &format!(
+                "Specimen {} is now {}",
+                specimen.code,
+                status_label(&specimen.status).to_lowercase()
+            ),
+        )),
+        Err(AppError::Invalid(errors)) => {
+            let page =
+                specimen_page(&state, &signed_in, &code, form.with_errors(errors), None).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
