@@ -187,6 +187,22 @@ pub async fn seed(ctx: &Ctx) -> AppResult<bool> {
     seed_patients(ctx).await?;
     seed_catalogue(ctx).await?;
     seed_requests(ctx).await?;
+    let mut seeder = operator("demo");
+    seeder.roles = vec![Role::ClinicalScientist];
+    seeder.departments = vec![blood.id, cardiac.id];
+    for (department, name, discipline, location) in DEMO_INSTRUMENTS {
+        crate::results::create_instrument(
+            ctx,
+            &seeder,
+            &crate::results::InstrumentInput {
+                department: department_id(department).to_string(),
+                name: (*name).into(),
+                discipline: (*discipline).into(),
+                location: (*location).into(),
+            },
+        )
+        .await?;
+    }
     Ok(true)
 }
 
@@ -256,6 +272,28 @@ async fn seed_requests(ctx: &Ctx) -> AppResult<()> {
     .await?;
     Ok(())
 }
+
+/// The demo instruments: (department code, name, discipline, location).
+pub const DEMO_INSTRUMENTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "BLOOD",
+        "Chemistry analyser 1",
+        "blood-sciences",
+        "Blood sciences core lab, bay 1",
+    ),
+    (
+        "BLOOD",
+        "Haematology analyser 1",
+        "haematology",
+        "Blood sciences core lab, bay 3",
+    ),
+    (
+        "CARDIAC",
+        "ECG cart clinic 2",
+        "cardiac-physiology",
+        "Cardiac physiology, clinic room 2",
+    ),
+];
 
 /// Synthetic demo patients. NHS numbers in the 999 range are not issued to
 /// real people; names and addresses are invented.

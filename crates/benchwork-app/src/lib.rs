@@ -6,7 +6,8 @@
 //! [`auth`] (sign-in, sessions, API tokens), [`staff`] (accounts and
 //! departments), [`audit`] (recording reads, sealing, verifying, searching),
 //! [`jobs`] (the job runner), [`notifications`], [`incidents`], [`requests`]
-//! (consent, requests and specimens) and [`demo`].
+//! (consent, requests and specimens), [`results`] (instruments, worklists
+//! and result entry) and [`demo`].
 //!
 //! Architecture invariant: no SQL and no HTTP here; every action takes the
 //! time from `ctx.clock`.
@@ -31,6 +32,7 @@ pub mod jobs;
 pub mod notifications;
 pub mod patients;
 pub mod requests;
+pub mod results;
 pub mod staff;
 
 /// The source of the current time. Production uses [`SystemClock`]; tests

@@ -14,7 +14,8 @@
 //! [`reference::ReferenceInterval`] with [`reference::select_interval`],
 //! [`reference::Flag`] and [`reference::DeltaRule`] (flags and delta checks),
 //! [`consent::may_proceed`] (consent), [`request::AccessionNumber`] and
-//! [`request::SpecimenStatus`] (requests and the chain of custody) and
+//! [`request::SpecimenStatus`] (requests and the chain of custody),
+//! [`result::parse_value`] (result entry) and
 //! [`barcode::code128b_svg`] (specimen labels).
 //!
 //! Architecture invariant: this crate does no I/O and never reads the clock;
@@ -32,6 +33,7 @@ pub mod job;
 pub mod patient;
 pub mod reference;
 pub mod request;
+pub mod result;
 pub mod session;
 pub mod staff;
 pub mod time;

@@ -93,6 +93,7 @@ impl Role {
                 RegisterPatients,
                 ViewCatalogue,
                 BookRequests,
+                EnterResults,
             ],
             Role::Practitioner => &[
                 RaiseIncident,
@@ -103,6 +104,7 @@ impl Role {
                 MergePatients,
                 ViewCatalogue,
                 BookRequests,
+                EnterResults,
             ],
             Role::ClinicalScientist | Role::Consultant => &[
                 RaiseIncident,
@@ -114,6 +116,7 @@ impl Role {
                 ViewCatalogue,
                 EditCatalogue,
                 BookRequests,
+                EnterResults,
             ],
             Role::QualityManager => &[
                 RaiseIncident,
@@ -180,6 +183,9 @@ pub enum Permission {
     /// Record consent, book requests in and handle specimens (receive,
     /// accept, reject, store, dispose): apprentices, associates and up.
     BookRequests,
+    /// Enter results on a worklist (apprentices too until supervision
+    /// arrives with the competence module).
+    EnterResults,
 }
 
 /// The union of the permissions of a set of roles.

@@ -29,6 +29,7 @@ mod notifications;
 mod patients;
 mod postgres;
 mod requests;
+mod results;
 mod row;
 mod sqlite;
 mod users;
@@ -43,6 +44,10 @@ pub use requests::{
     ConsentRecord, NewConsentRecord, NewRequestItem, NewRequestRecord, NewSpecimenRecord,
     RejectionRateRecord, RequestItemRecord, RequestRecord, SpecimenEventRecord, SpecimenRecord,
     SpecimenStep,
+};
+pub use results::{
+    InstrumentRecord, NewInstrumentRecord, NewResultRecord, ResultRecord, ResultSlotRecord,
+    WorklistFilter, WorklistRecord,
 };
 pub use users::{
     ApiTokenRecord, DepartmentRecord, NewUserRecord, SessionRecord, UserRecord, UserUpdate,

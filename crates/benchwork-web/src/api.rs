@@ -302,6 +302,7 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .merge(crate::api_catalogue::router())
         .merge(crate::api_requests::router())
+        .merge(crate::api_results::router())
         .method_not_allowed_fallback(|| async {
             ApiError::Request {
                 status: StatusCode::METHOD_NOT_ALLOWED,
@@ -321,13 +322,15 @@ pub(crate) fn router() -> Router<AppState> {
         get_patients, post_patient, get_patient, post_identity_check, post_patient_merge,
         crate::api_catalogue::get_investigations, crate::api_catalogue::get_investigation, crate::api_catalogue::post_investigation,
         crate::api_catalogue::put_investigation, crate::api_catalogue::get_panels,
-        crate::api_requests::post_request, crate::api_requests::get_request, crate::api_requests::post_specimen_event),
+        crate::api_requests::post_request, crate::api_requests::get_request, crate::api_requests::post_specimen_event,
+        crate::api_results::post_results),
     components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
         PatientOut, PatientIn, IdentityCheckOut, MergeIn,
         crate::api_catalogue::InvestigationOut, crate::api_catalogue::InvestigationWithHistoryOut, crate::api_catalogue::InvestigationIn,
         crate::api_catalogue::IntervalJson, crate::api_catalogue::CriticalJson, crate::api_catalogue::PanelOut,
         crate::api_requests::RequestIn, crate::api_requests::IdentityIn, crate::api_requests::RequestOut, crate::api_requests::RequestItemOut,
-        crate::api_requests::SpecimenOut, crate::api_requests::SpecimenEventIn)),
+        crate::api_requests::SpecimenOut, crate::api_requests::SpecimenEventIn,
+        crate::api_results::ResultsIn, crate::api_results::ResultIn, crate::api_results::ResultOut)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -16,6 +16,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub mod api;
 mod api_catalogue;
 mod api_requests;
+mod api_results;
 mod assets;
 mod audit;
 mod catalogue;
@@ -28,6 +29,7 @@ mod patients;
 mod requests;
 pub mod session;
 mod staff;
+mod worklists;
 
 /// What every handler can reach.
 #[derive(Clone, Debug)]
@@ -48,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(patients::router())
         .merge(catalogue::router())
         .merge(requests::router())
+        .merge(worklists::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

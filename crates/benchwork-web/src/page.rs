@@ -63,6 +63,13 @@ fn navigation(actor: &Actor, section: &str) -> Vec<NavItem> {
             current: section == "requests",
         });
     }
+    if actor.can(Permission::EnterResults) {
+        items.push(NavItem {
+            label: "Worklists",
+            href: "/worklists",
+            current: section == "worklists",
+        });
+    }
     if actor.can(Permission::ViewCatalogue) {
         items.push(NavItem {
             label: "Catalogue",

@@ -10,14 +10,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use benchwork_app::requests::{self, BookingInput, RejectionRate};
+use benchwork_app::results::{self, EntryLine, ResultInput};
 use benchwork_app::{AppError, patients};
 use benchwork_domain::barcode::code128b_svg;
 use benchwork_domain::catalogue::{Discipline, Priority};
 use benchwork_domain::ids::PatientId;
+use benchwork_domain::reference::Flag;
 use benchwork_domain::request::{RejectionReason, SpecimenStatus};
+use benchwork_domain::result::display_number;
 use benchwork_domain::staff::Permission;
 use benchwork_domain::time::display_london;
-use benchwork_store::{PatientRecord, RequestRecord};
+use benchwork_store::{PatientRecord, RequestRecord, ResultRecord};
 
 use crate::AppState;
 use crate::error::WebError;
@@ -30,6 +33,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/requests", get(get_requests))
         .route("/requests/{accession}", get(get_request))
+        .route("/requests/{accession}/results", post(post_results))
         .route("/patients/{id}/requests", post(post_request))
         .route("/patients/{id}/requests/new", get(get_new_request))
         .route("/specimens/{code}", get(get_specimen))
@@ -321,33 +325,131 @@ async fn get_requests(
     .into_response())
 }
 
+/// A result as shown on the request page.
+pub(crate) struct ResultRow {
+    pub code: String,
+    pub name: String,
+    pub value: String,
+    pub unit: String,
+    /// (flag code, NHS tag colour class) when flagged.
+    pub flag: Option<(String, &'static str)>,
+    pub interval: String,
+    pub notes: Vec<String>,
+    pub instrument: String,
+    pub produced: String,
+}
+
+fn result_row(result: &ResultRecord) -> ResultRow {
+    let places = result
+        .decimal_places
+        .and_then(|places| u8::try_from(places).ok())
+        .unwrap_or(0);
+    let shown = |value: f64| display_number(value, places);
+    let interval = match (result.reference_low, result.reference_high) {
+        (None, None) => "None applied".to_owned(),
+        (low, high) => format!(
+            "{} to {}{}",
+            low.map(shown).unwrap_or_default(),
+            high.map(shown).unwrap_or_default(),
+            result
+                .reference_source
+                .as_ref()
+                .map(|source| format!(" ({source})"))
+                .unwrap_or_default()
+        ),
+    };
+    let mut notes = Vec::new();
+    notes.extend(result.flag_note.clone());
+    if result.delta_outcome.as_deref() == Some("failed") {
+        notes.push(format!(
+            "Delta check failed: {}",
+            result.delta_detail.clone().unwrap_or_default()
+        ));
+    }
+    notes.extend(result.derived_comment.clone());
+    if !result.comment.is_empty() {
+        notes.push(result.comment.clone());
+    }
+    ResultRow {
+        code: result.code.clone(),
+        name: result.name.clone(),
+        value: match result.value_number {
+            Some(value) => shown(value),
+            None => result.value_text.clone(),
+        },
+        unit: result.unit.clone().unwrap_or_default(),
+        flag: result.flag.as_deref().and_then(|code| {
+            let flag = Flag::parse(Some(code))?;
+            let colour = match flag {
+                Flag::CriticalLow | Flag::CriticalHigh => "nhsuk-tag--red",
+                Flag::Low | Flag::High => "nhsuk-tag--orange",
+                _ => "nhsuk-tag--green",
+            };
+            Some((code.to_owned(), colour))
+        }),
+        interval,
+        notes,
+        instrument: result
+            .instrument_name
+            .clone()
+            .unwrap_or_else(|| "Not recorded".into()),
+        produced: format!(
+            "{} by {}",
+            display_london(result.analysed_at),
+            result.produced_by_name
+        ),
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "request_show.html")]
 struct RequestPage {
     page: Page,
+    form: FormState,
+    accession: String,
     request: RequestRow,
     /// (code, name, version, specimen id or "No specimen").
     items: Vec<(String, String, i64, String)>,
     /// (specimen id, type and container, status).
     specimens: Vec<(String, String, String)>,
+    results: Vec<ResultRow>,
+    entry: Vec<EntryLine>,
+    /// (id, name) of the department's instruments.
+    instruments: Vec<(String, String)>,
 }
 
-async fn get_request(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-    Path(accession): Path<String>,
-    headers: axum::http::HeaderMap,
-) -> Result<Response, WebError> {
-    let flash = take_flash(&headers);
-    let had_flash = flash.is_some();
-    let view = requests::get(&state.ctx, signed_in.actor(), &accession).await?;
-    let page = RequestPage {
+async fn request_page(
+    state: &AppState,
+    signed_in: &SignedIn,
+    accession: &str,
+    form: FormState,
+    flash: Option<String>,
+) -> Result<RequestPage, WebError> {
+    let actor = signed_in.actor();
+    let view = requests::get(&state.ctx, actor, accession).await?;
+    let results = results::results_of(&state.ctx, &view.request).await?;
+    let (entry, instruments) = if actor.can(Permission::EnterResults) {
+        let entry = results::entry_lines(&state.ctx, actor, &view.request, &view.patient).await?;
+        let instruments = results::instruments(&state.ctx, actor)
+            .await?
+            .into_iter()
+            .filter(|instrument| instrument.department_id == view.request.department_id)
+            .map(|instrument| (instrument.id.to_string(), instrument.name))
+            .collect();
+        (entry, instruments)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(RequestPage {
         page: Page::new(
             format!("Request {}", view.request.accession),
-            &signed_in,
+            signed_in,
             "requests",
             flash,
-        ),
+        )
+        .with_errors(form.has_errors()),
+        form,
+        accession: view.request.accession.clone(),
         request: request_row(&view.request, &view.patient),
         items: view
             .items
@@ -374,8 +476,71 @@ async fn get_request(
                 )
             })
             .collect(),
-    };
+        results: results.iter().map(result_row).collect(),
+        entry,
+        instruments,
+    })
+}
+
+async fn get_request(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(accession): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, WebError> {
+    let flash = take_flash(&headers);
+    let had_flash = flash.is_some();
+    let page = request_page(&state, &signed_in, &accession, FormState::default(), flash).await?;
     Ok(with_flash_cleared(&state, had_flash, page))
+}
+
+/// The results typed on the entry form: one `value-CODE`, `instrument-CODE`
+/// and `comment-CODE` per investigation, in the order of `code` fields.
+fn result_inputs(form: &FormState) -> Vec<ResultInput> {
+    form.values("code")
+        .into_iter()
+        .map(|code| ResultInput {
+            value: form.value(&format!("value-{code}")).into(),
+            instrument: form.value(&format!("instrument-{code}")).into(),
+            comment: form.value(&format!("comment-{code}")).into(),
+            investigation: code,
+        })
+        .collect()
+}
+
+async fn post_results(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(accession): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = FormState::from_fields(&fields);
+    match results::enter(
+        &state.ctx,
+        signed_in.actor(),
+        &accession,
+        &result_inputs(&form),
+    )
+    .await
+    {
+        Ok(n) => Ok(redirect_with_flash(
+            &state,
+            &format!("/requests/{accession}"),
+            &format!("{n} result{} recorded", if n == 1 { "" } else { "s" }),
+        )),
+        Err(AppError::Invalid(errors)) => {
+            let page = request_page(
+                &state,
+                &signed_in,
+                &accession,
+                form.with_errors(errors),
+                None,
+            )
+            .await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 #[derive(Template, WebTemplate)]

@@ -22,5 +22,6 @@ mod incidents;
 mod jobs;
 mod patients;
 mod requests;
+mod results;
 mod roles;
 mod storage;

@@ -42,6 +42,7 @@ const MERGE_PATIENTS: Need = Need::AnyOf(&[Permission::MergePatients]);
 const VIEW_CATALOGUE: Need = Need::AnyOf(&[Permission::ViewCatalogue]);
 const EDIT_CATALOGUE: Need = Need::AnyOf(&[Permission::EditCatalogue]);
 const BOOK_REQUESTS: Need = Need::AnyOf(&[Permission::BookRequests]);
+const ENTER_RESULTS: Need = Need::AnyOf(&[Permission::EnterResults]);
 
 /// One route of the matrix. Path placeholders: `{user}` (another person's
 /// account), `{incident}` (the BLOOD demo incident), `{investigation}` (the
@@ -146,6 +147,8 @@ fn page_routes() -> Vec<Route> {
         page(Method::POST, "/patients/{patient}/requests", BOOK_REQUESTS),
         page(Method::GET, "/requests", VIEW_RECORDS),
         page(Method::GET, "/requests/{accession}", VIEW_RECORDS),
+        page(Method::POST, "/requests/{accession}/results", ENTER_RESULTS),
+        page(Method::GET, "/worklists", ENTER_RESULTS),
         page(Method::GET, "/specimens/{specimen}", VIEW_RECORDS),
         page(Method::POST, "/specimens/{specimen}/events", BOOK_REQUESTS),
         page(Method::POST, "/sign-out", Need::SignedIn),
@@ -243,6 +246,12 @@ fn api_routes() -> Vec<Route> {
             "/api/v1/requests/{accession}",
             VIEW_RECORDS,
             None,
+        ),
+        api(
+            Method::POST,
+            "/api/v1/requests/{accession}/results",
+            ENTER_RESULTS,
+            Some(r#"{"results": []}"#),
         ),
         api(
             Method::POST,

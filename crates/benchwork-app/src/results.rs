@@ -1,0 +1,540 @@
+//! Instruments, worklists and manual result entry: each typed value is
+//! checked against its investigation's catalogue version, flagged against
+//! the reference interval for the patient's reference sex and age, delta
+//! checked against the patient's previous result, and stored with the
+//! interval and limits that applied, all results of one submission in one
+//! transaction with their audit events.
+
+use benchwork_domain::audit::AuditAction;
+use benchwork_domain::catalogue::{Discipline, ResultType};
+use benchwork_domain::ids::DepartmentId;
+use benchwork_domain::patient::{DateOfBirth, ReferenceSex, age_in_days, age_in_years};
+use benchwork_domain::reference::{DeltaOutcome, Flag, delta_check, flag, select_interval};
+use benchwork_domain::request::{AccessionNumber, SpecimenStatus};
+use benchwork_domain::result::{
+    InstrumentId, MAX_TEXT_CHARS, ResultId, default_delta_rule, display_number, egfr_comment,
+    parse_value,
+};
+use benchwork_domain::staff::Permission;
+use benchwork_store::{
+    InstrumentRecord, InvestigationVersionRecord, NewInstrumentRecord, NewResultRecord,
+    PatientRecord, ResultRecord, StoreError, WorklistFilter, WorklistRecord,
+};
+use serde_json::json;
+
+use crate::{Actor, AppError, AppResult, Ctx, FieldError, audit_event, new_uuid, require};
+
+/// Specimen states in which results may be entered.
+pub const READY_STATUSES: [SpecimenStatus; 3] = [
+    SpecimenStatus::Received,
+    SpecimenStatus::Accepted,
+    SpecimenStatus::InProcess,
+];
+
+/// LOINC codes of serum creatinine in µmol/L, from which eGFR is derived.
+const CREATININE_LOINC: [&str; 2] = ["14682-9", "2160-0"];
+
+fn ready_codes() -> Vec<&'static str> {
+    READY_STATUSES.iter().map(|status| status.code()).collect()
+}
+
+/// An instrument as typed.
+#[derive(Debug, Clone, Default)]
+pub struct InstrumentInput {
+    /// Department id.
+    pub department: String,
+    /// Name.
+    pub name: String,
+    /// Discipline code.
+    pub discipline: String,
+    /// Location.
+    pub location: String,
+}
+
+/// Creates an instrument in one of the actor's departments.
+pub async fn create_instrument(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: &InstrumentInput,
+) -> AppResult<InstrumentId> {
+    require(ctx, actor, Permission::EditCatalogue).await?;
+    let mut errors = Vec::new();
+    let department = match DepartmentId::parse(&input.department) {
+        Ok(id) if actor.in_department(id) => Some(id),
+        _ => {
+            errors.push(FieldError::new(
+                "department",
+                "select one of your departments",
+            ));
+            None
+        }
+    };
+    let discipline = Discipline::parse(&input.discipline);
+    if discipline.is_none() {
+        errors.push(FieldError::new("discipline", "select a discipline"));
+    }
+    let mut text = |value: &str, field: &str, what: &str| {
+        let value = value.trim();
+        if value.is_empty() || value.chars().count() > 100 || value.chars().any(char::is_control) {
+            errors.push(FieldError::new(
+                field,
+                format!("enter the {what} (up to 100 characters)"),
+            ));
+        }
+        value.to_owned()
+    };
+    let name = text(&input.name, "name", "instrument's name");
+    let location = text(&input.location, "location", "instrument's location");
+    let (Some(department), Some(discipline), true) = (department, discipline, errors.is_empty())
+    else {
+        return Err(AppError::Invalid(errors));
+    };
+    let record = NewInstrumentRecord {
+        id: InstrumentId(new_uuid()),
+        department_id: department,
+        name,
+        discipline: discipline.code().into(),
+        location,
+        created_at: ctx.now(),
+    };
+    let mut event = audit_event(actor, ctx.now(), AuditAction::Create, "instrument.create");
+    event.entity_type = Some("Instrument".into());
+    event.entity_id = Some(record.id.to_string());
+    event.department_id = Some(department);
+    event.after = Some(
+        json!({ "name": record.name, "discipline": record.discipline, "location": record.location })
+            .to_string(),
+    );
+    match ctx.store.create_instrument(&record, &[event]).await {
+        Ok(()) => Ok(record.id),
+        Err(StoreError::Conflict { .. }) => Err(AppError::invalid(
+            "name",
+            "an instrument with this name already exists in the department: choose another name",
+        )),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The instruments of the actor's departments.
+pub async fn instruments(ctx: &Ctx, actor: &Actor) -> AppResult<Vec<InstrumentRecord>> {
+    require(ctx, actor, Permission::ViewDepartmentRecords).await?;
+    Ok(ctx.store.list_instruments(actor.id).await?)
+}
+
+/// The worklist: request lines of the actor's departments awaiting a
+/// result, urgent first then oldest first, optionally for one department,
+/// discipline or instrument (an instrument stands for its department and
+/// discipline). Each patient shown is recorded as read.
+pub async fn worklist(
+    ctx: &Ctx,
+    actor: &Actor,
+    department: &str,
+    discipline: &str,
+    instrument: &str,
+) -> AppResult<Vec<WorklistRecord>> {
+    require(ctx, actor, Permission::EnterResults).await?;
+    let mut filter = WorklistFilter {
+        department_id: DepartmentId::parse(department).ok(),
+        discipline: Discipline::parse(discipline).map(|discipline| discipline.code().to_owned()),
+    };
+    if let Ok(id) = InstrumentId::parse(instrument)
+        && let Some(found) = ctx
+            .store
+            .list_instruments(actor.id)
+            .await?
+            .into_iter()
+            .find(|record| record.id == id)
+    {
+        filter.department_id = Some(found.department_id);
+        filter.discipline = Some(found.discipline);
+    }
+    let rows = ctx
+        .store
+        .worklist(actor.id, &filter, &ready_codes(), 500)
+        .await?;
+    let events = rows
+        .iter()
+        .map(|row| {
+            let mut event = audit_event(actor, ctx.now(), AuditAction::Read, "worklist.read");
+            event.patient_id = Some(row.patient_id);
+            event.entity_type = Some("Request".into());
+            event.entity_id = Some(row.accession.clone());
+            event
+        })
+        .collect();
+    ctx.audit_reads.write_all(events).await?;
+    Ok(rows)
+}
+
+/// One line of the entry form: what the person needs beside the input.
+#[derive(Debug, Clone)]
+pub struct EntryLine {
+    /// Investigation code (the form field is `value-CODE`).
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Unit, for numeric results.
+    pub unit: Option<String>,
+    /// The interval that would apply now, as text, or why none does.
+    pub interval: String,
+    /// Allowed codes, for coded results.
+    pub codes: Vec<String>,
+    /// Why no result can be entered yet (specimen not received, rejected),
+    /// or `None` when it can.
+    pub blocked: Option<String>,
+}
+
+/// A result as typed: on the entry form or sent to the API.
+#[derive(Debug, Clone, Default)]
+pub struct ResultInput {
+    /// Investigation code.
+    pub investigation: String,
+    /// The value as typed.
+    pub value: String,
+    /// Instrument id, or empty.
+    pub instrument: String,
+    /// Free-text comment.
+    pub comment: String,
+}
+
+fn age_and_sex(patient: &PatientRecord) -> (Option<DateOfBirth>, ReferenceSex) {
+    let dob = patient
+        .date_of_birth
+        .parse::<jiff::civil::Date>()
+        .ok()
+        .map(DateOfBirth::from_stored);
+    let sex = ReferenceSex::parse(&patient.reference_sex).unwrap_or(ReferenceSex::Unknown);
+    (dob, sex)
+}
+
+fn today(ctx: &Ctx) -> jiff::civil::Date {
+    ctx.now()
+        .to_zoned(jiff::tz::TimeZone::get("Europe/London").unwrap_or(jiff::tz::TimeZone::UTC))
+        .date()
+}
+
+fn interval_text(low: Option<f64>, high: Option<f64>, places: u8) -> String {
+    match (low, high) {
+        (Some(low), Some(high)) => format!(
+            "{} to {}",
+            display_number(low, places),
+            display_number(high, places)
+        ),
+        (Some(low), None) => format!("≥ {}", display_number(low, places)),
+        (None, Some(high)) => format!("≤ {}", display_number(high, places)),
+        (None, None) => "None".into(),
+    }
+}
+
+fn blocked_reason(specimen_code: &str, status: &str) -> Option<String> {
+    let status = SpecimenStatus::parse(status)?;
+    if READY_STATUSES.contains(&status) {
+        return None;
+    }
+    Some(if status == SpecimenStatus::Rejected {
+        format!(
+            "specimen {specimen_code} was rejected: results cannot be recorded on a rejected specimen; ask the requester for a repeat specimen"
+        )
+    } else {
+        format!(
+            "specimen {specimen_code} is {}: receive it in the laboratory before entering results",
+            status.label().to_lowercase()
+        )
+    })
+}
+
+/// The lines of a request still awaiting a result, with what entry needs.
+pub async fn entry_lines(
+    ctx: &Ctx,
+    actor: &Actor,
+    request: &benchwork_store::RequestRecord,
+    patient: &PatientRecord,
+) -> AppResult<Vec<EntryLine>> {
+    require(ctx, actor, Permission::EnterResults).await?;
+    let (dob, sex) = age_and_sex(patient);
+    let mut lines = Vec::new();
+    for slot in ctx.store.list_result_slots(request.id).await? {
+        if slot.has_result {
+            continue;
+        }
+        let version = ctx
+            .store
+            .get_investigation_version(slot.investigation_id, slot.investigation_version)
+            .await?;
+        let parts = version.definition.parts();
+        let (unit, places, codes) = match &parts.result_type {
+            ResultType::Numeric {
+                unit,
+                decimal_places,
+            } => (Some(unit.clone()), *decimal_places, Vec::new()),
+            ResultType::Coded { codes } => (None, 0, codes.clone()),
+            ResultType::Text => (None, 0, Vec::new()),
+        };
+        let interval = match dob {
+            _ if unit.is_none() => "Not applicable".to_owned(),
+            Some(dob) => match select_interval(
+                &parts.reference_intervals,
+                sex,
+                age_in_days(dob, today(ctx)),
+            ) {
+                Ok(interval) => interval_text(interval.low(), interval.high(), places),
+                Err(error) => error.to_string(),
+            },
+            None => "No date of birth: not flagged".into(),
+        };
+        lines.push(EntryLine {
+            code: slot.code.clone(),
+            name: parts.name.clone(),
+            unit,
+            interval,
+            codes,
+            blocked: match (&slot.specimen_code, &slot.specimen_status) {
+                (Some(code), Some(status)) => blocked_reason(code, status),
+                _ => None,
+            },
+        });
+    }
+    Ok(lines)
+}
+
+/// The results of a request, in the order booked.
+pub async fn results_of(
+    ctx: &Ctx,
+    request: &benchwork_store::RequestRecord,
+) -> AppResult<Vec<ResultRecord>> {
+    Ok(ctx.store.list_results(request.id).await?)
+}
+
+fn value_field(code: &str) -> String {
+    format!("value-{code}")
+}
+
+/// Records the typed results of a request in one transaction, each with
+/// its audit event. Lines left empty are skipped; nothing is stored unless
+/// every value typed is valid and every specimen is ready.
+pub async fn enter(
+    ctx: &Ctx,
+    actor: &Actor,
+    accession: &str,
+    inputs: &[ResultInput],
+) -> AppResult<usize> {
+    require(ctx, actor, Permission::EnterResults).await?;
+    let accession = AccessionNumber::parse(accession).map_err(|_| AppError::NotFound)?;
+    let request = ctx
+        .store
+        .get_request(&accession.to_string(), actor.id)
+        .await?;
+    let patient = ctx.store.get_patient(request.patient_id).await?;
+    let slots = ctx.store.list_result_slots(request.id).await?;
+    let instruments = ctx.store.list_instruments(actor.id).await?;
+    let (dob, sex) = age_and_sex(&patient);
+    let now = ctx.now();
+    let delta_rule = default_delta_rule().map_err(|error| AppError::Internal(error.into()))?;
+    let mut errors = Vec::new();
+    let mut records: Vec<(NewResultRecord, InvestigationVersionRecord)> = Vec::new();
+    let inputs: Vec<&ResultInput> = inputs
+        .iter()
+        .filter(|input| !input.value.trim().is_empty())
+        .collect();
+    if inputs.is_empty() {
+        return Err(AppError::invalid("results", "enter at least one result"));
+    }
+    for input in inputs {
+        let code = input.investigation.trim();
+        let field = value_field(code);
+        let Some(slot) = slots.iter().find(|slot| slot.code == code) else {
+            errors.push(FieldError::new(
+                &field,
+                format!("{code} is not an investigation on this request"),
+            ));
+            continue;
+        };
+        if slot.has_result {
+            errors.push(FieldError::new(
+                &field,
+                format!("{code} already has a result: amendments come with verification"),
+            ));
+            continue;
+        }
+        if let (Some(specimen), Some(status)) = (&slot.specimen_code, &slot.specimen_status)
+            && let Some(reason) = blocked_reason(specimen, status)
+        {
+            errors.push(FieldError::new(&field, reason));
+            continue;
+        }
+        let version = ctx
+            .store
+            .get_investigation_version(slot.investigation_id, slot.investigation_version)
+            .await?;
+        let parts = version.definition.parts();
+        let value = match parse_value(
+            &input.value,
+            &parts.result_type,
+            parts.reportable_range.as_ref(),
+        ) {
+            Ok(value) => value,
+            Err(error) => {
+                errors.push(FieldError::new(&field, error));
+                continue;
+            }
+        };
+        let instrument = match input.instrument.trim() {
+            "" => None,
+            text => match InstrumentId::parse(text).ok().and_then(|id| {
+                instruments
+                    .iter()
+                    .find(|record| record.id == id && record.department_id == request.department_id)
+            }) {
+                Some(found) => Some(found.id),
+                None => {
+                    errors.push(FieldError::new(
+                        &format!("instrument-{code}"),
+                        "select an instrument of the request's department",
+                    ));
+                    continue;
+                }
+            },
+        };
+        let comment = input.comment.trim().to_owned();
+        if comment.chars().count() > MAX_TEXT_CHARS
+            || comment
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            errors.push(FieldError::new(
+                &format!("comment-{code}"),
+                "enter at most 1000 characters of plain text",
+            ));
+            continue;
+        }
+        let critical = parts.critical_limits.as_ref().map(|limits| limits.limits);
+        let mut record = NewResultRecord {
+            id: ResultId(new_uuid()),
+            request_id: request.id,
+            position: slot.position,
+            patient_id: patient.id,
+            investigation_id: slot.investigation_id,
+            investigation_version: slot.investigation_version,
+            value_text: value.text().to_owned(),
+            value_number: value.number(),
+            unit: None,
+            reference_low: None,
+            reference_high: None,
+            reference_source: None,
+            critical_low: critical.and_then(|limits| limits.low()),
+            critical_high: critical.and_then(|limits| limits.high()),
+            flag: None,
+            flag_note: None,
+            delta_outcome: None,
+            delta_detail: None,
+            derived_comment: None,
+            instrument_id: instrument,
+            analysed_at: now,
+            produced_by: actor.id,
+            status: "measured".into(),
+            comment,
+        };
+        if let (Some(number), ResultType::Numeric { unit, .. }) =
+            (value.number(), &parts.result_type)
+        {
+            record.unit = Some(unit.clone());
+            let selected = match dob {
+                Some(dob) => select_interval(
+                    &parts.reference_intervals,
+                    sex,
+                    age_in_days(dob, today(ctx)),
+                )
+                .map_err(|error| error.to_string()),
+                None => Err("the patient has no date of birth: the result is not flagged".into()),
+            };
+            let interval = match &selected {
+                Ok(interval) => {
+                    record.reference_low = interval.low();
+                    record.reference_high = interval.high();
+                    record.reference_source = Some(interval.source().to_owned());
+                    Some(*interval)
+                }
+                Err(note) => {
+                    record.flag_note = Some(note.clone());
+                    None
+                }
+            };
+            let result_flag = flag(number, interval, critical.as_ref());
+            record.flag = result_flag.code().map(str::to_owned);
+            if result_flag == Flag::Unflagged && record.flag_note.is_none() {
+                record.flag_note = Some("no interval applies: the result is not flagged".into());
+            }
+            let previous = ctx
+                .store
+                .previous_numeric_result(patient.id, slot.investigation_id, now)
+                .await?;
+            let (outcome, detail) = match delta_check(previous, (number, now), &delta_rule) {
+                DeltaOutcome::NotApplicable => ("not-applicable", None),
+                DeltaOutcome::Passed => ("passed", None),
+                DeltaOutcome::Failed { change, percent } => (
+                    "failed",
+                    Some(format!(
+                        "changed by {change:+.2} {unit}{} since the previous result: check the sample's identity and the patient",
+                        percent
+                            .map(|percent| format!(" ({percent:+.0}%)"))
+                            .unwrap_or_default()
+                    )),
+                ),
+            };
+            record.delta_outcome = Some(outcome.into());
+            record.delta_detail = detail;
+            if parts
+                .loinc
+                .as_ref()
+                .is_some_and(|loinc| CREATININE_LOINC.contains(&loinc.as_str()))
+                && let Some(dob) = dob
+            {
+                record.derived_comment =
+                    Some(egfr_comment(number, age_in_years(dob, today(ctx)), sex));
+            }
+        }
+        records.push((record, version));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let events: Vec<_> = records
+        .iter()
+        .map(|(record, version)| {
+            let mut event = audit_event(actor, now, AuditAction::Create, "result.enter");
+            event.patient_id = Some(patient.id);
+            event.department_id = Some(request.department_id);
+            event.entity_type = Some("Result".into());
+            event.entity_id = Some(record.id.to_string());
+            event.after = Some(
+                json!({
+                    "accession": request.accession,
+                    "investigation": version.definition.parts().code.as_str(),
+                    "version": record.investigation_version,
+                    "value": record.value_text,
+                    "unit": record.unit,
+                    "flag": record.flag,
+                    "reference_low": record.reference_low,
+                    "reference_high": record.reference_high,
+                    "delta": record.delta_outcome,
+                    "instrument": record.instrument_id.map(|id| id.to_string()),
+                    "comment": record.comment,
+                })
+                .to_string(),
+            );
+            event
+        })
+        .collect();
+    let records: Vec<NewResultRecord> = records.into_iter().map(|(record, _)| record).collect();
+    match ctx
+        .store
+        .record_results(&records, &ready_codes(), &events)
+        .await
+    {
+        Ok(()) => Ok(records.len()),
+        Err(StoreError::Conflict { .. }) => Err(AppError::Conflict(
+            "someone else entered a result or changed a specimen meanwhile: reload the page and check".into(),
+        )),
+        Err(error) => Err(error.into()),
+    }
+}

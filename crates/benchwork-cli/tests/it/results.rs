@@ -1,0 +1,392 @@
+//! Worklists and result entry: flags against the reference interval that
+//! applied (kept when the catalogue changes), refusal of impossible values
+//! with the entry kept, results refused on a rejected or unreceived
+//! specimen, eGFR from creatinine, delta checks, the worklist's order and
+//! department scoping, and the audit trail.
+
+use benchwork_domain::request::AccessionNumber;
+use benchwork_store::{AuditFilter, PatientSearch, ResultRecord};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::both_engines;
+use crate::helpers::{Session, TestApp, client};
+use crate::roles::location;
+
+/// Daniel Hughes: male, born 1988.
+const DANIEL: [(&str, &str); 2] = [
+    ("nhs_number", "9990000026"),
+    ("date_of_birth", "02/11/1988"),
+];
+/// Grace Okafor: female, born 12 March 1954.
+const GRACE: [(&str, &str); 2] = [
+    ("nhs_number", "9990000018"),
+    ("date_of_birth", "12/03/1954"),
+];
+
+/// Books `investigations` for the patient identified by `identity` with
+/// `priority`; returns the accession number.
+async fn book(
+    app: &TestApp,
+    session: &Session,
+    identity: &[(&'static str, &'static str); 2],
+    priority: &str,
+    investigations: &[&str],
+) -> AccessionNumber {
+    let patient = app
+        .ctx
+        .store
+        .search_patients(
+            &PatientSearch {
+                nhs_number: Some(identity[0].1.into()),
+                ..Default::default()
+            },
+            1,
+        )
+        .await
+        .unwrap()
+        .remove(0)
+        .id;
+    let mut fields: Vec<(&str, &str)> = identity.to_vec();
+    fields.extend([
+        ("priority", priority),
+        ("requester_name", "Dr A Patel"),
+        ("requester_code", "C1234567"),
+        ("location", "Ward 7"),
+    ]);
+    for investigation in investigations {
+        fields.push(("investigations", investigation));
+    }
+    let response = session
+        .post(&format!("/patients/{patient}/requests"), &fields)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    AccessionNumber::parse(location(&response).strip_prefix("/requests/").unwrap()).unwrap()
+}
+
+/// Moves the request's first specimen through `steps`.
+async fn steps(session: &Session, accession: &AccessionNumber, steps: &[&str]) {
+    let path = format!("/specimens/{}/events", accession.specimen_id(1));
+    for step in steps {
+        let mut fields = vec![("step", *step)];
+        if *step == "rejected" {
+            fields.push(("reason", "haemolysed"));
+        }
+        let response = session.post(&path, &fields).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "step {step}");
+    }
+}
+
+/// Posts the entry form with one value per investigation code.
+async fn enter(
+    session: &Session,
+    accession: &AccessionNumber,
+    values: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for (code, value) in values {
+        fields.push(("code".into(), (*code).into()));
+        fields.push((format!("value-{code}"), (*value).into()));
+    }
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    session
+        .post(&format!("/requests/{accession}/results"), &fields)
+        .await
+}
+
+async fn results_of(app: &TestApp, accession: &AccessionNumber) -> Vec<ResultRecord> {
+    let consultant = app
+        .ctx
+        .store
+        .get_user_by_username("consultant")
+        .await
+        .unwrap();
+    let request = app
+        .ctx
+        .store
+        .get_request(&accession.to_string(), consultant.id)
+        .await
+        .unwrap();
+    app.ctx.store.list_results(request.id).await.unwrap()
+}
+
+both_engines!(
+    potassium_is_flagged_and_keeps_the_interval_that_applied,
+    |app| {
+        // Arrange
+        app.seed_demo().await;
+        let associate = app.sign_in_demo("associate").await;
+        let mut accessions = Vec::new();
+        for value in ["4.2", "3.1", "6.8"] {
+            let accession = book(&app, &associate, &DANIEL, "routine", &["K"]).await;
+            steps(&associate, &accession, &["collected", "received"]).await;
+
+            // Act
+            let response = enter(&associate, &accession, &[("K", value)]).await;
+
+            // Assert
+            assert_eq!(response.status(), StatusCode::SEE_OTHER, "{value}");
+            accessions.push(accession);
+            app.clock.advance(jiff::SignedDuration::from_mins(5));
+        }
+        let mut flags = Vec::new();
+        let mut deltas = Vec::new();
+        for accession in &accessions {
+            let result = results_of(&app, accession).await.remove(0);
+            assert_eq!(result.reference_low, Some(3.5));
+            assert_eq!(result.reference_high, Some(5.3));
+            assert!(result.reference_source.unwrap().contains("Harmony"));
+            assert_eq!(result.critical_high, Some(6.5));
+            assert_eq!(result.status, "measured");
+            flags.push(result.flag.unwrap());
+            deltas.push(result.delta_outcome.unwrap());
+        }
+        assert_eq!(flags, ["N", "L", "HH"]);
+        // 4.2 -> 3.1 is -26%; 3.1 -> 6.8 is +119%, beyond the default 50%.
+        assert_eq!(deltas, ["not-applicable", "passed", "failed"]);
+        let page = associate
+            .get(&format!("/requests/{}", accessions[2]))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("nhsuk-tag nhsuk-tag--red\" id=\"flag-K\">HH"));
+        assert!(page.contains("3.5 to 5.3"));
+        assert!(page.contains("Delta check failed"));
+        let page = associate
+            .get(&format!("/requests/{}", accessions[1]))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("nhsuk-tag--orange\" id=\"flag-K\">L"));
+
+        // Act: the catalogue's interval changes afterwards.
+        let consultant = benchwork_app::auth::actor_from(
+            &app.ctx
+                .store
+                .get_user_by_username("consultant")
+                .await
+                .unwrap(),
+            None,
+        )
+        .unwrap();
+        let current = app.ctx.store.get_investigation_by_code("K").await.unwrap();
+        let mut input = benchwork_app::catalogue::input_of(&current.definition);
+        input.intervals[0].low = "3.0".into();
+        benchwork_app::catalogue::edit(&app.ctx, &consultant, "K", &input)
+            .await
+            .unwrap();
+
+        // Assert: the stored interval is the one that applied.
+        let result = results_of(&app, &accessions[1]).await.remove(0);
+        assert_eq!(result.reference_low, Some(3.5));
+        assert_eq!(result.flag.as_deref(), Some("L"));
+
+        // And every entry is in the audit trail.
+        app.seal().await;
+        let events = app
+            .ctx
+            .store
+            .search_audit_events(
+                &AuditFilter {
+                    entity_type: Some("Result".into()),
+                    ..Default::default()
+                },
+                100,
+                0,
+            )
+            .await
+            .unwrap()
+            .events;
+        assert_eq!(events.len(), 3);
+        assert!(events.iter().any(|(_, event)| {
+            event.actor_name == "associate"
+                && event
+                    .after
+                    .as_deref()
+                    .is_some_and(|after| after.contains("\"HH\""))
+        }));
+    }
+);
+
+both_engines!(impossible_values_are_refused_with_the_entry_kept, |app| {
+    // Arrange
+    app.seed_demo().await;
+    let associate = app.sign_in_demo("associate").await;
+    let accession = book(&app, &associate, &DANIEL, "routine", &["K", "NA"]).await;
+    steps(&associate, &accession, &["collected", "received"]).await;
+
+    for (value, message) in [
+        ("haemolysed?", "is not a number"),
+        ("-1.2", "cannot be negative"),
+        ("12.5", "dilute and re-run"),
+    ] {
+        // Act: a valid sodium beside a bad potassium.
+        let response = enter(&associate, &accession, &[("NA", "140"), ("K", value)]).await;
+
+        // Assert: refused, both values kept, nothing stored.
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = response.text().await.unwrap();
+        assert!(page.contains("There is a problem"));
+        assert!(page.contains(message), "{message}");
+        assert!(page.contains(&format!("value=\"{value}\"")));
+        assert!(page.contains("value=\"140\""));
+        assert!(results_of(&app, &accession).await.is_empty());
+    }
+});
+
+both_engines!(
+    results_on_a_rejected_or_unreceived_specimen_are_refused,
+    |app| {
+        // Arrange
+        app.seed_demo().await;
+        let associate = app.sign_in_demo("associate").await;
+        let accession = book(&app, &associate, &DANIEL, "routine", &["K"]).await;
+
+        // Act: not yet received.
+        let response = enter(&associate, &accession, &[("K", "4.2")]).await;
+
+        // Assert
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(response.text().await.unwrap().contains("receive it"));
+
+        // Act: rejected.
+        steps(
+            &associate,
+            &accession,
+            &["collected", "received", "rejected"],
+        )
+        .await;
+        let response = enter(&associate, &accession, &[("K", "4.2")]).await;
+
+        // Assert
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("results cannot be recorded on a rejected specimen")
+        );
+        assert!(results_of(&app, &accession).await.is_empty());
+    }
+);
+
+both_engines!(creatinine_gives_egfr_by_ckd_epi_2009, |app| {
+    // Arrange: Grace Okafor is 60 on 1 June 2014.
+    app.clock.set("2014-06-01T09:00:00Z".parse().unwrap());
+    app.seed_demo().await;
+    let associate = app.sign_in_demo("associate").await;
+    let accession = book(&app, &associate, &GRACE, "routine", &["CREA"]).await;
+    steps(&associate, &accession, &["collected", "received"]).await;
+
+    // Act
+    let response = enter(&associate, &accession, &[("CREA", "80")]).await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let result = results_of(&app, &accession).await.remove(0);
+    let comment = result.derived_comment.unwrap();
+    assert!(
+        comment.starts_with("eGFR (CKD-EPI creatinine) 69 mL/min/1.73m2"),
+        "{comment}"
+    );
+    let page = associate
+        .get(&format!("/requests/{accession}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("eGFR (CKD-EPI creatinine) 69"));
+});
+
+both_engines!(
+    the_worklist_shows_urgent_first_and_only_own_departments,
+    |app| {
+        // Arrange
+        app.seed_demo().await;
+        let associate = app.sign_in_demo("associate").await;
+        let routine = book(&app, &associate, &DANIEL, "routine", &["K"]).await;
+        app.clock.advance(jiff::SignedDuration::from_mins(5));
+        let urgent = book(&app, &associate, &DANIEL, "urgent", &["K"]).await;
+        let waiting = book(&app, &associate, &DANIEL, "urgent", &["NA"]).await;
+        steps(&associate, &routine, &["collected", "received"]).await;
+        steps(&associate, &urgent, &["collected", "received"]).await;
+
+        // Act
+        let response = associate.get("/worklists").await;
+
+        // Assert: urgent first; an unreceived specimen is not yet on it.
+        assert_eq!(response.status(), StatusCode::OK);
+        let page = response.text().await.unwrap();
+        let at = |accession: &AccessionNumber| page.find(&format!(">{accession}</a>"));
+        assert!(at(&urgent).unwrap() < at(&routine).unwrap());
+        assert!(at(&waiting).is_none());
+        assert!(page.contains(&format!("/requests/{urgent}#enter-results")));
+
+        // Another department's worklist does not show them.
+        let cardiac = app.sign_in_demo("cardiac.associate").await;
+        let page = cardiac.get("/worklists").await.text().await.unwrap();
+        assert!(!page.contains(&urgent.to_string()));
+        assert!(!page.contains(&routine.to_string()));
+        let response = enter(&cardiac, &urgent, &[("K", "4.0")]).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+        // Once entered, a line leaves the worklist.
+        let response = enter(&associate, &urgent, &[("K", "4.0")]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let page = associate.get("/worklists").await.text().await.unwrap();
+        assert!(!page.contains(&format!(">{urgent}</a>")));
+        assert!(page.contains(&format!(">{routine}</a>")));
+    }
+);
+
+both_engines!(the_api_records_results_with_their_flags, |app| {
+    // Arrange
+    app.seed_demo().await;
+    let associate = app.sign_in_demo("associate").await;
+    let accession = book(&app, &associate, &DANIEL, "routine", &["K", "NA"]).await;
+    steps(&associate, &accession, &["collected", "received"]).await;
+    let token = app.token_for("associate").await;
+    let url = format!("{}/api/v1/requests/{accession}/results", app.address);
+
+    // Act: text in a numeric result.
+    let response = client()
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"results": [{"investigation": "K", "value": "high"}]}))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: a problem naming the field; nothing stored.
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "value-K", "{problem}");
+    assert!(results_of(&app, &accession).await.is_empty());
+
+    // Act
+    let response = client()
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"results": [
+            {"investigation": "K", "value": "6.8", "comment": "Repeat requested"},
+            {"investigation": "NA", "value": "140"}
+        ]}))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let results: Value = response.json().await.unwrap();
+    assert_eq!(results[0]["investigation"], "K", "{results}");
+    assert_eq!(results[0]["flag"], "HH");
+    assert_eq!(results[0]["reference_low"], 3.5);
+    assert_eq!(results[0]["comment"], "Repeat requested");
+    assert_eq!(results[1]["flag"], "N");
+});
