@@ -7,7 +7,8 @@
 //! departments), [`audit`] (recording reads, sealing, verifying, searching),
 //! [`jobs`] (the job runner), [`notifications`], [`incidents`], [`requests`]
 //! (consent, requests and specimens), [`results`] (instruments, worklists
-//! and result entry) and [`demo`].
+//! and result entry), [`verification`] (verification, authorisation and
+//! amendment of results, and their queues) and [`demo`].
 //!
 //! Architecture invariant: no SQL and no HTTP here; every action takes the
 //! time from `ctx.clock`.
@@ -34,6 +35,7 @@ pub mod patients;
 pub mod requests;
 pub mod results;
 pub mod staff;
+pub mod verification;
 
 /// The source of the current time. Production uses [`SystemClock`]; tests
 /// use [`ManualClock`] and move time forward themselves.

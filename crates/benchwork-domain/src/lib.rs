@@ -34,6 +34,7 @@ pub mod patient;
 pub mod reference;
 pub mod request;
 pub mod result;
+pub mod result_state;
 pub mod session;
 pub mod staff;
 pub mod time;

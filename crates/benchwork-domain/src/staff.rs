@@ -86,7 +86,7 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Apprentice | Role::Associate => &[
+            Role::Apprentice => &[
                 RaiseIncident,
                 ViewDepartmentRecords,
                 ViewPatients,
@@ -94,6 +94,16 @@ impl Role {
                 ViewCatalogue,
                 BookRequests,
                 EnterResults,
+            ],
+            Role::Associate => &[
+                RaiseIncident,
+                ViewDepartmentRecords,
+                ViewPatients,
+                RegisterPatients,
+                ViewCatalogue,
+                BookRequests,
+                EnterResults,
+                VerifyResults,
             ],
             Role::Practitioner => &[
                 RaiseIncident,
@@ -105,6 +115,8 @@ impl Role {
                 ViewCatalogue,
                 BookRequests,
                 EnterResults,
+                VerifyResults,
+                AuthoriseResults,
             ],
             Role::ClinicalScientist | Role::Consultant => &[
                 RaiseIncident,
@@ -117,6 +129,8 @@ impl Role {
                 EditCatalogue,
                 BookRequests,
                 EnterResults,
+                VerifyResults,
+                AuthoriseResults,
             ],
             Role::QualityManager => &[
                 RaiseIncident,
@@ -186,6 +200,13 @@ pub enum Permission {
     /// Enter results on a worklist (apprentices too until supervision
     /// arrives with the competence module).
     EnterResults,
+    /// Technically verify results of the person's departments (associates
+    /// within their authorised scope, practitioners and above; not
+    /// apprentices, whose verification needs countersignature).
+    VerifyResults,
+    /// Clinically authorise and release results, and amend released
+    /// results: practitioners, clinical scientists and consultants.
+    AuthoriseResults,
 }
 
 /// The union of the permissions of a set of roles.

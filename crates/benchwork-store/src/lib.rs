@@ -33,6 +33,7 @@ mod results;
 mod row;
 mod sqlite;
 mod users;
+mod verification;
 
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
@@ -51,6 +52,9 @@ pub use results::{
 };
 pub use users::{
     ApiTokenRecord, DepartmentRecord, NewUserRecord, SessionRecord, UserRecord, UserUpdate,
+};
+pub use verification::{
+    AmendmentWrite, QueueRecord, ResultReviewRecord, ResultReviewState, ResultVersionRecord,
 };
 
 /// Why a storage operation failed.

@@ -59,7 +59,7 @@ pub struct ResultOut {
     /// Calculated comment (eGFR from creatinine).
     derived_comment: Option<String>,
     instrument: Option<String>,
-    /// measured.
+    /// measured, verified, final or amended.
     status: String,
     comment: String,
 }

@@ -17,6 +17,7 @@ pub mod api;
 mod api_catalogue;
 mod api_requests;
 mod api_results;
+mod api_verification;
 mod assets;
 mod audit;
 mod catalogue;

@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use benchwork_app::requests::{self, BookingInput, RejectionRate};
 use benchwork_app::results::{self, EntryLine, ResultInput};
+use benchwork_app::verification::{self, AmendmentInput};
 use benchwork_app::{AppError, patients};
 use benchwork_domain::barcode::code128b_svg;
 use benchwork_domain::catalogue::{Discipline, Priority};
@@ -18,9 +19,12 @@ use benchwork_domain::ids::PatientId;
 use benchwork_domain::reference::Flag;
 use benchwork_domain::request::{RejectionReason, SpecimenStatus};
 use benchwork_domain::result::display_number;
+use benchwork_domain::result_state::ResultStatus;
 use benchwork_domain::staff::Permission;
 use benchwork_domain::time::display_london;
-use benchwork_store::{PatientRecord, RequestRecord, ResultRecord};
+use benchwork_store::{
+    PatientRecord, RequestRecord, ResultRecord, ResultReviewState, ResultVersionRecord,
+};
 
 use crate::AppState;
 use crate::error::WebError;
@@ -34,6 +38,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/requests", get(get_requests))
         .route("/requests/{accession}", get(get_request))
         .route("/requests/{accession}/results", post(post_results))
+        .route("/results/{id}/verify", post(post_verify))
+        .route("/results/{id}/authorise", post(post_authorise))
+        .route("/results/{id}/amend", post(post_amend))
         .route("/patients/{id}/requests", post(post_request))
         .route("/patients/{id}/requests/new", get(get_new_request))
         .route("/specimens/{code}", get(get_specimen))
@@ -337,6 +344,86 @@ pub(crate) struct ResultRow {
     pub notes: Vec<String>,
     pub instrument: String,
     pub produced: String,
+    /// The result's id (for the verify, authorise and amend forms).
+    pub id: String,
+    /// Status label.
+    pub status: String,
+    /// Who verified, authorised and amended it, one line each.
+    pub review: Vec<String>,
+    pub can_verify: bool,
+    pub can_authorise: bool,
+    pub can_amend: bool,
+    /// Versions replaced by amendments, oldest first, one line each.
+    pub history: Vec<String>,
+}
+
+/// Adds the verification state, the permitted actions and the version
+/// history to a result row.
+fn with_review(
+    mut row: ResultRow,
+    review: Option<&ResultReviewState>,
+    versions: &[ResultVersionRecord],
+    actor: &benchwork_app::Actor,
+) -> ResultRow {
+    let Some(review) = review else {
+        return row;
+    };
+    let status = ResultStatus::parse(&review.status);
+    row.id = review.id.to_string();
+    row.status = status
+        .map(|status| status.label().to_owned())
+        .unwrap_or_else(|| review.status.clone());
+    if let Some((_, name, at)) = &review.verified {
+        row.review
+            .push(format!("Verified by {name}, {}", display_london(*at)));
+    }
+    if let Some((_, name, at)) = &review.authorised {
+        row.review
+            .push(format!("Authorised by {name}, {}", display_london(*at)));
+    }
+    if let Some((name, at, reason)) = &review.amended {
+        row.review.push(format!(
+            "Amended by {name}, {} (version {}): {reason}",
+            display_london(*at),
+            review.version
+        ));
+    }
+    row.can_verify = status == Some(ResultStatus::Measured) && actor.can(Permission::VerifyResults);
+    row.can_authorise = status == Some(ResultStatus::Verified)
+        && actor.can(Permission::AuthoriseResults)
+        && review.produced_by != actor.id
+        && review.verified.as_ref().map(|verified| verified.0) != Some(actor.id);
+    row.can_amend =
+        status.is_some_and(ResultStatus::is_released) && actor.can(Permission::AuthoriseResults);
+    row.history = versions
+        .iter()
+        .filter(|version| version.result_id == review.id)
+        .map(|version| {
+            format!(
+                "Version {}: {}{} ({}, produced by {}{}); replaced {} by {}: {}",
+                version.version,
+                version.value_text,
+                version
+                    .flag
+                    .as_ref()
+                    .map(|flag| format!(" {flag}"))
+                    .unwrap_or_default(),
+                ResultStatus::parse(&version.status)
+                    .map(|status| status.label().to_lowercase())
+                    .unwrap_or_else(|| version.status.clone()),
+                version.produced_by_name,
+                version
+                    .authorised_by_name
+                    .as_ref()
+                    .map(|name| format!(", authorised by {name}"))
+                    .unwrap_or_default(),
+                display_london(version.superseded_at),
+                version.superseded_by_name,
+                version.superseded_reason
+            )
+        })
+        .collect();
+    row
 }
 
 fn result_row(result: &ResultRecord) -> ResultRow {
@@ -398,6 +485,13 @@ fn result_row(result: &ResultRecord) -> ResultRow {
             display_london(result.analysed_at),
             result.produced_by_name
         ),
+        id: result.id.to_string(),
+        status: String::new(),
+        review: Vec::new(),
+        can_verify: false,
+        can_authorise: false,
+        can_amend: false,
+        history: Vec::new(),
     }
 }
 
@@ -413,6 +507,8 @@ struct RequestPage {
     /// (specimen id, type and container, status).
     specimens: Vec<(String, String, String)>,
     results: Vec<ResultRow>,
+    /// When the report was last amended.
+    report_amended: Option<String>,
     entry: Vec<EntryLine>,
     /// (id, name) of the department's instruments.
     instruments: Vec<(String, String)>,
@@ -428,6 +524,8 @@ async fn request_page(
     let actor = signed_in.actor();
     let view = requests::get(&state.ctx, actor, accession).await?;
     let results = results::results_of(&state.ctx, &view.request).await?;
+    let (reviews, versions, report_amended_at) =
+        verification::review_of(&state.ctx, &view.request).await?;
     let (entry, instruments) = if actor.can(Permission::EnterResults) {
         let entry = results::entry_lines(&state.ctx, actor, &view.request, &view.patient).await?;
         let instruments = results::instruments(&state.ctx, actor)
@@ -476,7 +574,18 @@ async fn request_page(
                 )
             })
             .collect(),
-        results: results.iter().map(result_row).collect(),
+        results: results
+            .iter()
+            .map(|result| {
+                with_review(
+                    result_row(result),
+                    reviews.iter().find(|review| review.id == result.id),
+                    &versions,
+                    actor,
+                )
+            })
+            .collect(),
+        report_amended: report_amended_at.map(display_london),
         entry,
         instruments,
     })
@@ -673,6 +782,83 @@ async fn post_specimen_event(
         Err(AppError::Invalid(errors)) => {
             let page =
                 specimen_page(&state, &signed_in, &code, form.with_errors(errors), None).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn flash_for(code: &str, what: &str) -> String {
+    format!("{code} {what}")
+}
+
+async fn post_verify(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let record = verification::verify_result(&state.ctx, signed_in.actor(), &id).await?;
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/requests/{}", record.accession),
+        &flash_for(&record.code, "verified"),
+    ))
+}
+
+async fn post_authorise(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let record = verification::authorise_result(&state.ctx, signed_in.actor(), &id).await?;
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/requests/{}", record.accession),
+        &flash_for(&record.code, "authorised and released"),
+    ))
+}
+
+/// The amendment form posts `value`, `reason` and the request's
+/// `accession` (to show the form again with its errors); on the page the
+/// fields are `amend-value-ID` and `amend-reason-ID`.
+async fn post_amend(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = FormState::from_fields(&fields);
+    let input = AmendmentInput {
+        value: form.value("value").into(),
+        reason: form.value("reason").into(),
+    };
+    match verification::amend_result_value(&state.ctx, signed_in.actor(), &id, &input).await {
+        Ok((record, version)) => Ok(redirect_with_flash(
+            &state,
+            &format!("/requests/{}", record.accession),
+            &flash_for(&record.code, &format!("amended (version {version})")),
+        )),
+        Err(AppError::Invalid(errors)) => {
+            let mut shown = FormState::default();
+            shown.set(&format!("amend-value-{id}"), input.value.clone());
+            shown.set(&format!("amend-reason-{id}"), input.reason.clone());
+            let errors = errors
+                .into_iter()
+                .map(|error| {
+                    benchwork_app::FieldError::new(
+                        &format!("amend-{}-{id}", error.field),
+                        error.message,
+                    )
+                })
+                .collect();
+            let page = request_page(
+                &state,
+                &signed_in,
+                form.value("accession"),
+                shown.with_errors(errors),
+                None,
+            )
+            .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(error) => Err(error.into()),

@@ -1,6 +1,8 @@
 //! The worklist page: request lines awaiting a result, urgent first then
 //! oldest first, by department, discipline or instrument; each row links to
-//! the result entry form on its request page.
+//! the result entry form on its request page. Below it, for those allowed,
+//! the results awaiting verification and authorisation in the person's
+//! departments, urgent first.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -8,10 +10,12 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use benchwork_app::results;
+use benchwork_app::{results, verification};
 use benchwork_domain::catalogue::{Discipline, Priority};
 use benchwork_domain::request::SpecimenStatus;
+use benchwork_domain::staff::Permission;
 use benchwork_domain::time::display_london;
+use benchwork_store::QueueRecord;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -44,11 +48,47 @@ struct WorklistRow {
     booked: String,
 }
 
+/// A result awaiting verification or authorisation.
+struct QueueRow {
+    accession: String,
+    priority: String,
+    urgent: bool,
+    investigation: String,
+    value: String,
+    flag: String,
+    department: String,
+    booked: String,
+}
+
+fn queue_row(row: &QueueRecord) -> QueueRow {
+    QueueRow {
+        accession: row.accession.clone(),
+        priority: Priority::parse(&row.priority)
+            .map(|priority| priority.label().to_owned())
+            .unwrap_or_else(|| row.priority.clone()),
+        urgent: row.priority == Priority::Urgent.code(),
+        investigation: row.code.clone(),
+        value: format!(
+            "{} {}",
+            row.value_text,
+            row.unit.clone().unwrap_or_default()
+        ),
+        flag: row.flag.clone().unwrap_or_default(),
+        department: row.department_name.clone(),
+        booked: display_london(row.booked_at),
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "worklist.html")]
 struct WorklistPage {
     page: Page,
     rows: Vec<WorklistRow>,
+    /// Whether the person may verify / authorise (the queues are shown).
+    may_verify: bool,
+    may_authorise: bool,
+    to_verify: Vec<QueueRow>,
+    to_authorise: Vec<QueueRow>,
     discipline: String,
     instrument: String,
     /// (code, label).
@@ -72,6 +112,13 @@ async fn get_worklist(
     )
     .await?;
     let instruments = results::instruments(&state.ctx, actor).await?;
+    let may_verify = actor.can(Permission::VerifyResults);
+    let may_authorise = actor.can(Permission::AuthoriseResults);
+    let (to_verify, to_authorise) = if may_verify || may_authorise {
+        verification::queues(&state.ctx, actor).await?
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Ok(WorklistPage {
         page: Page::new("Worklists", &signed_in, "worklists", None),
         rows: rows
@@ -99,6 +146,10 @@ async fn get_worklist(
                 booked: display_london(row.booked_at),
             })
             .collect(),
+        may_verify,
+        may_authorise,
+        to_verify: to_verify.iter().map(queue_row).collect(),
+        to_authorise: to_authorise.iter().map(queue_row).collect(),
         discipline: query.discipline,
         instrument: query.instrument,
         disciplines: Discipline::ALL

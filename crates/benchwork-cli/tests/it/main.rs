@@ -25,3 +25,4 @@ mod requests;
 mod results;
 mod roles;
 mod storage;
+mod verification;

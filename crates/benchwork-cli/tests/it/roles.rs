@@ -43,12 +43,14 @@ const VIEW_CATALOGUE: Need = Need::AnyOf(&[Permission::ViewCatalogue]);
 const EDIT_CATALOGUE: Need = Need::AnyOf(&[Permission::EditCatalogue]);
 const BOOK_REQUESTS: Need = Need::AnyOf(&[Permission::BookRequests]);
 const ENTER_RESULTS: Need = Need::AnyOf(&[Permission::EnterResults]);
+const VERIFY_RESULTS: Need = Need::AnyOf(&[Permission::VerifyResults]);
+const AUTHORISE_RESULTS: Need = Need::AnyOf(&[Permission::AuthoriseResults]);
 
 /// One route of the matrix. Path placeholders: `{user}` (another person's
 /// account), `{incident}` (the BLOOD demo incident), `{investigation}` (the
 /// demo catalogue's potassium), `{accession}` and `{specimen}` (the first
 /// BLOOD demo request and its first specimen), `{notification}` and
-/// `{token}` (ids that do not exist). Form posts carry no fields besides the
+/// `{token}` and `{result}` (ids that do not exist). Form posts carry no fields besides the
 /// anti-forgery token, so an allowed post is refused as invalid (422) or not
 /// found (404) and changes nothing; JSON bodies parse but do not validate.
 struct Route {
@@ -149,6 +151,13 @@ fn page_routes() -> Vec<Route> {
         page(Method::GET, "/requests/{accession}", VIEW_RECORDS),
         page(Method::POST, "/requests/{accession}/results", ENTER_RESULTS),
         page(Method::GET, "/worklists", ENTER_RESULTS),
+        page(Method::POST, "/results/{result}/verify", VERIFY_RESULTS),
+        page(
+            Method::POST,
+            "/results/{result}/authorise",
+            AUTHORISE_RESULTS,
+        ),
+        page(Method::POST, "/results/{result}/amend", AUTHORISE_RESULTS),
         page(Method::GET, "/specimens/{specimen}", VIEW_RECORDS),
         page(Method::POST, "/specimens/{specimen}/events", BOOK_REQUESTS),
         page(Method::POST, "/sign-out", Need::SignedIn),
@@ -259,6 +268,24 @@ fn api_routes() -> Vec<Route> {
             BOOK_REQUESTS,
             Some(r#"{"step": ""}"#),
         ),
+        api(
+            Method::POST,
+            "/api/v1/results/{result}/verify",
+            VERIFY_RESULTS,
+            Some("{}"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/results/{result}/authorise",
+            AUTHORISE_RESULTS,
+            Some("{}"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/results/{result}/amend",
+            AUTHORISE_RESULTS,
+            Some(r#"{"value": "", "reason": ""}"#),
+        ),
     ]
 }
 
@@ -272,6 +299,7 @@ struct Targets {
     specimen: String,
     notification: String,
     token: String,
+    result: String,
 }
 
 impl Targets {
@@ -285,6 +313,7 @@ impl Targets {
             .replace("{specimen}", &self.specimen)
             .replace("{notification}", &self.notification)
             .replace("{token}", &self.token)
+            .replace("{result}", &self.result)
     }
 }
 
@@ -447,6 +476,7 @@ both_engines!(
             investigation: "K".into(),
             notification: uuid::Uuid::new_v4().to_string(),
             token: uuid::Uuid::new_v4().to_string(),
+            result: uuid::Uuid::new_v4().to_string(),
         };
 
         let mut failures = Vec::new();
