@@ -13,37 +13,18 @@
 
 use std::fmt;
 
-use uuid::Uuid;
-
 use crate::incident::has_control_characters;
 use crate::reference::{CriticalLimits, ReferenceInterval};
 
-/// An investigation: the record whose versions hold its definition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct InvestigationId(pub Uuid);
+id_type!(
+    /// An investigation: the record whose versions hold its definition.
+    InvestigationId
+);
 
-/// A panel: the record whose versions hold its name and members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PanelId(pub Uuid);
-
-macro_rules! uuid_text {
-    ($name:ident) => {
-        impl $name {
-            /// Parses the hyphenated text form.
-            pub fn parse(text: &str) -> Result<Self, uuid::Error> {
-                Uuid::parse_str(text.trim()).map(Self)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-    };
-}
-uuid_text!(InvestigationId);
-uuid_text!(PanelId);
+id_type!(
+    /// A panel: the record whose versions hold its name and members.
+    PanelId
+);
 
 /// Why catalogue input was refused. Messages are shown next to the field
 /// that [`CatalogueError::field`] names.
@@ -278,37 +259,7 @@ impl fmt::Display for CatalogueCode {
     }
 }
 
-macro_rules! coded {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => ($code:literal, $label:literal)),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vdoc])* $variant),+
-        }
-
-        impl $name {
-            /// Every value, in display order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stable code stored in the database and used in the API.
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-
-            /// The label shown to people.
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
-            }
-
-            /// Parses a code.
-            pub fn parse(code: &str) -> Option<$name> {
-                match code.trim() { $($code => Some($name::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
-coded!(
+coded_enum!(
     /// The area of healthcare science an investigation belongs to.
     Discipline {
         /// Clinical biochemistry and immunology.
@@ -330,7 +281,7 @@ coded!(
     }
 );
 
-coded!(
+coded_enum!(
     /// How urgently a request is wanted.
     Priority {
         /// The normal pace of the service.

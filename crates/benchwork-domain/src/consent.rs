@@ -8,39 +8,7 @@
 
 use thiserror::Error;
 
-/// A small enum of stable codes with labels, stored as its code.
-macro_rules! code_list {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => ($code:literal, $label:literal)),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vdoc])* $variant),+
-        }
-
-        impl $name {
-            /// Every value, in display order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stable code stored in the database and used in the API.
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-
-            /// The label shown to people.
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
-            }
-
-            /// Parses a code.
-            pub fn parse(code: &str) -> Option<$name> {
-                match code.trim() { $($code => Some($name::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-pub(crate) use code_list;
-
-code_list!(
+coded_enum!(
     /// What the person decided.
     ConsentStatus {
         /// Consent given: the work may go ahead.
@@ -52,7 +20,7 @@ code_list!(
     }
 );
 
-code_list!(
+coded_enum!(
     /// How the decision was expressed.
     ConsentMethod {
         /// Spoken, recorded by the person taking it.
@@ -64,7 +32,7 @@ code_list!(
     }
 );
 
-code_list!(
+coded_enum!(
     /// Who made the decision.
     ConsentGiver {
         /// The patient themself.

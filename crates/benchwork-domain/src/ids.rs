@@ -2,29 +2,6 @@
 //! never be passed where an incident id is expected. New identifiers are
 //! UUID v7, made by the application layer (making one reads the clock).
 
-use uuid::Uuid;
-
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(pub Uuid);
-
-        impl $name {
-            /// Parses the hyphenated text form.
-            pub fn parse(text: &str) -> Result<Self, uuid::Error> {
-                Uuid::parse_str(text.trim()).map(Self)
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-    };
-}
-
 id_type!(
     /// A person or a system identity (interface, instrument) that can act.
     UserId

@@ -7,36 +7,6 @@
 
 use crate::ids::UserId;
 
-macro_rules! coded_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => ($code:literal, $label:literal)),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vdoc])* $variant),+
-        }
-
-        impl $name {
-            /// Every value, in display order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stable code stored in the database and used in the API.
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-
-            /// The label shown to people.
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
-            }
-
-            /// Parses a code.
-            pub fn parse(code: &str) -> Option<$name> {
-                match code.trim() { $($code => Some($name::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
 coded_enum!(
     /// Whether harm happened, nearly happened, or a requirement was not met.
     IncidentKind {

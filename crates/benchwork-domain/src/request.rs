@@ -11,38 +11,15 @@ use std::fmt;
 
 use thiserror::Error;
 
-use crate::consent::code_list;
-
-macro_rules! record_id {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(pub uuid::Uuid);
-
-        impl $name {
-            /// Parses the hyphenated text form.
-            pub fn parse(text: &str) -> Result<Self, uuid::Error> {
-                uuid::Uuid::parse_str(text.trim()).map(Self)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-    };
-}
-
-record_id!(
+id_type!(
     /// A request (one accession number).
     RequestId
 );
-record_id!(
+id_type!(
     /// A specimen of a request.
     SpecimenId
 );
-record_id!(
+id_type!(
     /// One recorded consent decision.
     ConsentId
 );
@@ -127,7 +104,7 @@ impl fmt::Display for AccessionNumber {
     }
 }
 
-code_list!(
+coded_enum!(
     /// Where a specimen is in its chain of custody.
     SpecimenStatus {
         /// Label printed, specimen not yet taken or received.
@@ -179,7 +156,7 @@ impl SpecimenStatus {
     }
 }
 
-code_list!(
+coded_enum!(
     /// Why a specimen was rejected.
     RejectionReason {
         /// No patient label at all.

@@ -14,32 +14,11 @@ use crate::incident::has_control_characters;
 use crate::patient::ReferenceSex;
 use crate::reference::{DeltaRule, ReferenceError};
 
-macro_rules! record_id {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(pub uuid::Uuid);
-
-        impl $name {
-            /// Parses the hyphenated text form.
-            pub fn parse(text: &str) -> Result<Self, uuid::Error> {
-                uuid::Uuid::parse_str(text.trim()).map(Self)
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-    };
-}
-
-record_id!(
+id_type!(
     /// An instrument (analyser, ECG cart, spirometer).
     InstrumentId
 );
-record_id!(
+id_type!(
     /// One result of one request line.
     ResultId
 );
