@@ -221,3 +221,168 @@ async fn the_incident_form_shows_an_error_summary_and_keeps_the_entry() {
     let _ = browser.close().await;
     outcome.unwrap();
 }
+
+/// Signs `username` in through the sign-in page, submitting with the Enter key.
+async fn sign_in(
+    browser: &Client,
+    app: &crate::helpers::TestApp,
+    username: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    browser.goto(&format!("{}/sign-in", app.address)).await?;
+    browser
+        .find(Locator::Id("username"))
+        .await?
+        .send_keys(username)
+        .await?;
+    browser
+        .find(Locator::Id("password"))
+        .await?
+        .send_keys("benchwork-demo\u{E007}")
+        .await?;
+    browser
+        .wait()
+        .for_element(Locator::Id("signed-in-user"))
+        .await?;
+    Ok(())
+}
+
+/// Clicks the element with `id` and waits for the next page's heading.
+async fn click_and_wait(browser: &Client, id: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let old = browser.find(Locator::Css("html")).await?;
+    browser.find(Locator::Id(id)).await?.click().await?;
+    // Wait until the old page is gone, then read the new heading.
+    for _ in 0..100 {
+        if old.text().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(browser
+        .wait()
+        .for_element(Locator::Css("h1"))
+        .await?
+        .text()
+        .await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_is_booked_resulted_verified_and_authorised_in_the_browser() {
+    let app = spawn_app(Engine::Sqlite).await;
+    app.seed_demo().await;
+    let Some((_driver, browser)) = start_browser().await else {
+        return;
+    };
+    let outcome = async {
+        // The associate finds Daniel Hughes by NHS number and books potassium.
+        sign_in(&browser, &app, "associate").await?;
+        browser.goto(&format!("{}/patients", app.address)).await?;
+        browser
+            .find(Locator::Id("nhs_number"))
+            .await?
+            .send_keys("999 000 0026")
+            .await?;
+        click_and_wait(&browser, "search").await?;
+        browser
+            .find(Locator::LinkText("HUGHES, Daniel"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .for_element(Locator::Id("book-request"))
+            .await?;
+        let heading = click_and_wait(&browser, "book-request").await?;
+        assert_eq!(heading, "Book in a request");
+        browser
+            .find(Locator::Id("nhs_number"))
+            .await?
+            .send_keys("9990000026")
+            .await?;
+        browser
+            .find(Locator::Id("date_of_birth"))
+            .await?
+            .send_keys("02/11/1988")
+            .await?;
+        browser
+            .find(Locator::Id("requester_name"))
+            .await?
+            .send_keys("Dr A Patel")
+            .await?;
+        browser
+            .find(Locator::Id("requester_code"))
+            .await?
+            .send_keys("C1234567")
+            .await?;
+        browser
+            .find(Locator::Id("location"))
+            .await?
+            .send_keys("Ward 7")
+            .await?;
+        browser.find(Locator::Id("inv-K")).await?.click().await?;
+        click_and_wait(&browser, "book-request").await?;
+        let path = browser.current_url().await?.path().to_owned();
+        let accession = path
+            .strip_prefix("/requests/")
+            .expect("on the request page")
+            .to_owned();
+        assert!(accession.starts_with("BW"), "{accession}");
+        save_screenshot(&browser, "request-booked").await?;
+
+        // The specimen is collected and received from its page.
+        let specimen = browser
+            .find(Locator::Css("#specimens a[href^='/specimens/']"))
+            .await?
+            .attr("href")
+            .await?
+            .unwrap();
+        browser.goto(&format!("{}{specimen}", app.address)).await?;
+        click_and_wait(&browser, "step-collected").await?;
+        click_and_wait(&browser, "step-received").await?;
+        let status = browser
+            .find(Locator::Id("specimen-status"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(status, "Received");
+
+        // The result is typed and submitted from the keyboard.
+        browser
+            .goto(&format!("{}/requests/{accession}", app.address))
+            .await?;
+        browser
+            .find(Locator::Id("value-K"))
+            .await?
+            .send_keys("6.1\u{E007}")
+            .await?;
+        browser.wait().for_element(Locator::Id("result-K")).await?;
+        let flag = browser.find(Locator::Id("flag-K")).await?.text().await?;
+        assert_eq!(flag, "H");
+        save_screenshot(&browser, "result-entered").await?;
+        browser.find(Locator::Id("sign-out")).await?.click().await?;
+
+        // A practitioner verifies it; a scientist authorises and releases it.
+        sign_in(&browser, &app, "practitioner").await?;
+        browser
+            .goto(&format!("{}/requests/{accession}", app.address))
+            .await?;
+        click_and_wait(&browser, "verify-K").await?;
+        let status = browser.find(Locator::Id("status-K")).await?.text().await?;
+        assert!(
+            status.starts_with("Verified, awaiting authorisation"),
+            "{status}"
+        );
+        browser.find(Locator::Id("sign-out")).await?.click().await?;
+        sign_in(&browser, &app, "scientist").await?;
+        browser
+            .goto(&format!("{}/requests/{accession}", app.address))
+            .await?;
+        click_and_wait(&browser, "authorise-K").await?;
+        let status = browser.find(Locator::Id("status-K")).await?.text().await?;
+        assert!(status.starts_with("Authorised"), "{status}");
+        save_screenshot(&browser, "result-authorised").await?;
+        Ok::<(), Box<dyn std::error::Error>>(())
+    }
+    .await;
+    let _ = browser.close().await;
+    outcome.unwrap();
+}
