@@ -56,8 +56,10 @@ pub enum CatalogueError {
     /// A result type code that does not exist.
     #[error("select numeric, coded or text")]
     UnknownResultType,
-    /// A numeric result without a unit, or a unit that is not UCUM-like text.
-    #[error("enter the UCUM unit, for example mmol/L, umol/L or 10*9/L (up to 30 characters)")]
+    /// A numeric result without a unit, or a unit that is not UCUM.
+    #[error(
+        "enter the unit in UCUM, for example mmol/L, umol/L, 10*9/L or mL/min/{{1.73_m2}} (up to 30 characters)"
+    )]
     InvalidUnit,
     /// Decimal places that are not a whole number from 0 to 6.
     #[error("enter the decimal places as a whole number from 0 to 6")]
@@ -322,13 +324,11 @@ impl ResultType {
 
     /// Validates a numeric result type.
     pub fn numeric(unit: &str, decimal_places: i64) -> Result<ResultType, CatalogueError> {
-        let unit = unit.trim();
-        if unit.is_empty()
-            || unit.chars().count() > 30
-            || unit.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
+        if unit.trim().chars().count() > 30 {
             return Err(CatalogueError::InvalidUnit);
         }
+        let unit = crate::units::Unit::parse(unit).map_err(|_| CatalogueError::InvalidUnit)?;
+        let unit = unit.as_str();
         let decimal_places = u8::try_from(decimal_places)
             .ok()
             .filter(|places| *places <= 6)
@@ -828,6 +828,21 @@ mod tests {
         assert_eq!(
             ResultType::numeric("mmol / L", 1),
             Err(CatalogueError::InvalidUnit)
+        );
+    }
+
+    #[test]
+    fn a_numeric_unit_must_be_ucum() {
+        assert_eq!(
+            ResultType::numeric("millimoles", 1),
+            Err(CatalogueError::InvalidUnit)
+        );
+        assert_eq!(
+            ResultType::numeric("µmol/L", 0),
+            Ok(ResultType::Numeric {
+                unit: "umol/L".into(),
+                decimal_places: 0
+            })
         );
     }
     #[test]

@@ -89,3 +89,4 @@ pub mod result_state;
 pub mod session;
 pub mod staff;
 pub mod time;
+pub mod units;

@@ -262,7 +262,7 @@ mod tests {
         let (kind, range) = potassium();
         assert!(parse_value("1.0", &kind, Some(&range)).is_ok());
         assert!(parse_value("10", &kind, Some(&range)).is_ok());
-        let hearing = ResultType::numeric("dB[HL]", 0).unwrap();
+        let hearing = ResultType::numeric("dB{HL}", 0).unwrap();
         assert_eq!(
             parse_value("-5", &hearing, None).unwrap().number(),
             Some(-5.0)
