@@ -90,3 +90,4 @@ pub mod session;
 pub mod staff;
 pub mod time;
 pub mod units;
+pub mod westgard;
