@@ -412,9 +412,13 @@ pub fn evaluate(history: &[RunZ], rules: &RuleSet) -> Evaluation {
             };
         }
         let levels: Vec<usize> = now.iter().map(|(point, _)| point.level).collect();
-        // One level's values, oldest first, ending with the judged run.
+        // No rule looks further back than this many values.
+        const WINDOW: usize = 12;
+        // One level's last values (at most WINDOW), oldest first, ending with
+        // the judged run.
         let by_level = |level: usize| -> Vec<(PointRef, f64)> {
-            (0..=current)
+            let mut series: Vec<(PointRef, f64)> = (0..=current)
+                .rev()
                 .filter_map(|run| {
                     history[run]
                         .z
@@ -424,10 +428,29 @@ pub fn evaluate(history: &[RunZ], rules: &RuleSet) -> Evaluation {
                         .filter(|z| z.is_finite())
                         .map(|z| (PointRef { run, level }, z))
                 })
-                .collect()
+                .take(WINDOW)
+                .collect();
+            series.reverse();
+            series
         };
-        // All levels, run by run.
-        let interleaved: Vec<(PointRef, f64)> = (0..=current).flat_map(points).collect();
+        // The last values of all levels, run by run (at most WINDOW).
+        let interleaved: Vec<(PointRef, f64)> = {
+            let mut tail = Vec::with_capacity(WINDOW);
+            for run in (0..=current).rev() {
+                let mut run_points = points(run);
+                while let Some(point) = run_points.pop() {
+                    if tail.len() == WINDOW {
+                        break;
+                    }
+                    tail.push(point);
+                }
+                if tail.len() == WINDOW {
+                    break;
+                }
+            }
+            tail.reverse();
+            tail
+        };
 
         for rule in rules.rules() {
             match rule {
