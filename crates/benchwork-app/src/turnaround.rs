@@ -102,6 +102,12 @@ pub struct TurnaroundReport {
     pub overdue: Vec<OverdueLine>,
 }
 
+/// Month, investigation code, priority code and target minutes.
+type GroupKey = (Date, String, &'static str, i64);
+
+/// Name, lines started, durations of the released lines in seconds.
+type GroupLines = (String, usize, Vec<i64>);
+
 fn london() -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::get("Europe/London").unwrap_or(jiff::tz::TimeZone::UTC)
 }
@@ -218,10 +224,8 @@ pub async fn report(
         .await?;
     let mut months: Vec<TurnaroundMonth> = Vec::new();
     // (month, code, priority, target) → (name, started, released durations).
-    let mut groups: std::collections::BTreeMap<
-        (Date, String, &'static str, i64),
-        (String, usize, Vec<i64>),
-    > = std::collections::BTreeMap::new();
+    let mut groups: std::collections::BTreeMap<GroupKey, GroupLines> =
+        std::collections::BTreeMap::new();
     for line in &lines {
         let (priority, target) = priority_and_target(line)?;
         let entry = groups

@@ -83,10 +83,13 @@ struct TurnaroundPage {
     form: FormState,
     /// (id, name).
     departments: Vec<(String, String)>,
-    report: Option<(String, Vec<(String, Vec<GroupRow>)>, Vec<OverdueRow>)>,
+    report: Option<ReportRows>,
 }
 
-fn rows_of(report: &TurnaroundReport) -> (String, Vec<(String, Vec<GroupRow>)>, Vec<OverdueRow>) {
+/// The report as shown: heading, (month label, rows) per month, overdue.
+type ReportRows = (String, Vec<(String, Vec<GroupRow>)>, Vec<OverdueRow>);
+
+fn rows_of(report: &TurnaroundReport) -> ReportRows {
     (
         format!(
             "{}, {} to {}",
