@@ -35,6 +35,7 @@ pub mod patients;
 pub mod requests;
 pub mod results;
 pub mod staff;
+pub mod turnaround;
 pub mod verification;
 
 /// The source of the current time. Production uses [`SystemClock`]; tests

@@ -28,6 +28,7 @@ mod jobs;
 mod notifications;
 mod patients;
 mod postgres;
+mod request_status;
 mod requests;
 mod results;
 mod row;
@@ -41,6 +42,7 @@ pub use incidents::{IncidentFilter, IncidentLinkRecord, IncidentRecord, NewIncid
 pub use jobs::{ClaimedJob, JobRecord, NewJob};
 pub use notifications::{NewNotification, NotificationRecord};
 pub use patients::{PatientRecord, PatientSearch, PatientWrite};
+pub use request_status::{RequestStatusEventRecord, TurnaroundLineRecord, TurnaroundLines};
 pub use requests::{
     ConsentRecord, NewConsentRecord, NewRequestItem, NewRequestRecord, NewSpecimenRecord,
     RejectionRateRecord, RequestItemRecord, RequestRecord, SpecimenEventRecord, SpecimenRecord,

@@ -408,6 +408,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            crate::request_status::record_booking(
+                &mut *tx,
+                request.id,
+                request.created_by,
+                request.created_at,
+            )
+            .await?;
             insert_events!(tx, events);
         });
         Ok(())
@@ -585,6 +592,13 @@ impl Store {
             .bind(step.by.0)
             .bind(micros(step.at))
             .execute(&mut *tx)
+            .await?;
+            crate::request_status::recompute_for_specimen(
+                &mut *tx,
+                step.specimen_id,
+                step.by,
+                step.at,
+            )
             .await?;
             insert_events!(tx, events);
         });

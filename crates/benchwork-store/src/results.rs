@@ -395,6 +395,13 @@ impl Store {
                 .bind(result.comment.as_str())
                 .execute(&mut *tx)
                 .await?;
+                crate::request_status::recompute(
+                    &mut *tx,
+                    result.request_id,
+                    result.produced_by,
+                    result.analysed_at,
+                )
+                .await?;
             }
             insert_events!(tx, events);
         });

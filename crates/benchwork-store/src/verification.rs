@@ -298,6 +298,13 @@ impl Store {
             if n != 1 {
                 return Err(conflict());
             }
+            crate::request_status::recompute_for_result(
+                &mut *tx,
+                authorised.id,
+                authorised.authorised_by,
+                authorised.authorised_at,
+            )
+            .await?;
             insert_events!(tx, events);
         });
         Ok(())
@@ -373,6 +380,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            crate::request_status::recompute(
+                &mut *tx,
+                amendment.request_id,
+                amended.amended_by,
+                amended.amended_at,
+            )
+            .await?;
             insert_events!(tx, events);
         });
         Ok(())

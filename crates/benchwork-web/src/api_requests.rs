@@ -108,6 +108,8 @@ pub struct RequestOut {
     requester_code: String,
     location: String,
     clinical_details: String,
+    /// Derived from the lines: registered, in-progress, partially-reported,
+    /// completed, or rejected (every specimen rejected, nothing reported).
     status: String,
     created_at: String,
     investigations: Vec<RequestItemOut>,

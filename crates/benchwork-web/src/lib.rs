@@ -17,6 +17,7 @@ pub mod api;
 mod api_catalogue;
 mod api_requests;
 mod api_results;
+mod api_turnaround;
 mod api_verification;
 mod assets;
 mod audit;
@@ -30,6 +31,7 @@ mod patients;
 mod requests;
 pub mod session;
 mod staff;
+mod turnaround;
 mod worklists;
 
 /// What every handler can reach.
@@ -52,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalogue::router())
         .merge(requests::router())
         .merge(worklists::router())
+        .merge(turnaround::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

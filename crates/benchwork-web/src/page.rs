@@ -63,6 +63,13 @@ fn navigation(actor: &Actor, section: &str) -> Vec<NavItem> {
             current: section == "requests",
         });
     }
+    if actor.can(Permission::ViewDepartmentRecords) {
+        items.push(NavItem {
+            label: "Turnaround",
+            href: "/turnaround",
+            current: section == "turnaround",
+        });
+    }
     if actor.can(Permission::EnterResults) {
         items.push(NavItem {
             label: "Worklists",

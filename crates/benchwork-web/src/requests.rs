@@ -282,6 +282,8 @@ pub(crate) struct RequestRow {
     pub location: String,
     pub clinical_details: String,
     pub booked: String,
+    /// Request status label (derived; see `benchwork_domain::request_status`).
+    pub status: String,
 }
 
 fn request_row(request: &RequestRecord, patient: &PatientRecord) -> RequestRow {
@@ -303,7 +305,14 @@ fn request_row(request: &RequestRecord, patient: &PatientRecord) -> RequestRow {
             display_london(request.created_at),
             request.created_by_name
         ),
+        status: request_status_label(&request.status),
     }
+}
+
+fn request_status_label(code: &str) -> String {
+    benchwork_domain::request_status::RequestStatus::parse(code)
+        .map(|status| status.label().to_owned())
+        .unwrap_or_else(|| code.to_owned())
 }
 
 #[derive(Template, WebTemplate)]
@@ -509,6 +518,8 @@ struct RequestPage {
     results: Vec<ResultRow>,
     /// When the report was last amended.
     report_amended: Option<String>,
+    /// The request's status changes, oldest first, one line each.
+    status_history: Vec<String>,
     entry: Vec<EntryLine>,
     /// (id, name) of the department's instruments.
     instruments: Vec<(String, String)>,
@@ -526,6 +537,8 @@ async fn request_page(
     let results = results::results_of(&state.ctx, &view.request).await?;
     let (reviews, versions, report_amended_at) =
         verification::review_of(&state.ctx, &view.request).await?;
+    let status_history =
+        benchwork_app::turnaround::status_history(&state.ctx, &view.request).await?;
     let (entry, instruments) = if actor.can(Permission::EnterResults) {
         let entry = results::entry_lines(&state.ctx, actor, &view.request, &view.patient).await?;
         let instruments = results::instruments(&state.ctx, actor)
@@ -586,6 +599,17 @@ async fn request_page(
             })
             .collect(),
         report_amended: report_amended_at.map(display_london),
+        status_history: status_history
+            .iter()
+            .map(|event| {
+                format!(
+                    "{}: {} by {}",
+                    display_london(event.at),
+                    request_status_label(&event.to_status),
+                    event.by_name
+                )
+            })
+            .collect(),
         entry,
         instruments,
     })

@@ -25,4 +25,5 @@ mod requests;
 mod results;
 mod roles;
 mod storage;
+mod turnaround;
 mod verification;

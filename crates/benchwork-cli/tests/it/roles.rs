@@ -160,6 +160,8 @@ fn page_routes() -> Vec<Route> {
         page(Method::POST, "/results/{result}/amend", AUTHORISE_RESULTS),
         page(Method::GET, "/specimens/{specimen}", VIEW_RECORDS),
         page(Method::POST, "/specimens/{specimen}/events", BOOK_REQUESTS),
+        // Turnaround and request status (issue 3 item 8).
+        page(Method::GET, "/turnaround", VIEW_RECORDS),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -286,6 +288,8 @@ fn api_routes() -> Vec<Route> {
             AUTHORISE_RESULTS,
             Some(r#"{"value": "", "reason": ""}"#),
         ),
+        // Turnaround and request status (issue 3 item 8).
+        api(Method::GET, "/api/v1/turnaround", VIEW_RECORDS, None),
     ]
 }
 
