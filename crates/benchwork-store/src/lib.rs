@@ -34,6 +34,9 @@ mod row;
 mod sqlite;
 mod users;
 mod verification;
+// Issue 3 administration: instrument corrections, panel versions.
+mod instruments;
+mod panels;
 
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
@@ -56,6 +59,8 @@ pub use users::{
 pub use verification::{
     AmendmentWrite, QueueRecord, ResultReviewRecord, ResultReviewState, ResultVersionRecord,
 };
+pub use instruments::{INSTRUMENT_CHANGED, InstrumentUpdate};
+pub use requests::RequestFilter;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -14,6 +14,7 @@ use benchwork_app::Ctx;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod api;
+mod api_admin;
 mod api_catalogue;
 mod api_requests;
 mod api_results;
