@@ -26,7 +26,9 @@ pub mod error;
 mod forms;
 mod home;
 mod incidents;
+mod instruments;
 mod page;
+mod panels;
 mod patients;
 mod requests;
 pub mod session;
@@ -53,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .merge(catalogue::router())
         .merge(requests::router())
         .merge(worklists::router())
+        .merge(instruments::router())
+        .merge(panels::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,
