@@ -37,10 +37,7 @@ pub struct DepartmentInstruments {
 
 /// The instruments of the actor's departments, grouped by department (in
 /// name order), every department of the actor listed even when it has none.
-pub async fn list_by_department(
-    ctx: &Ctx,
-    actor: &Actor,
-) -> AppResult<Vec<DepartmentInstruments>> {
+pub async fn list_by_department(ctx: &Ctx, actor: &Actor) -> AppResult<Vec<DepartmentInstruments>> {
     let instruments = results::instruments(ctx, actor).await?;
     Ok(ctx
         .store

@@ -18,9 +18,7 @@ pub const REQUEST_LIST_LIMIT: i64 = 200;
 /// Whether `text` has the form of a status code (`registered`,
 /// `in-progress`): lowercase letters and hyphens.
 fn is_status_code(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 40
-        && text.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+    !text.is_empty() && text.len() <= 40 && text.chars().all(|c| c.is_ascii_lowercase() || c == '-')
 }
 
 /// The requests of the actor's departments, newest first, optionally only

@@ -41,9 +41,11 @@ mod panels;
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
 pub use incidents::{IncidentFilter, IncidentLinkRecord, IncidentRecord, NewIncidentRecord};
+pub use instruments::{INSTRUMENT_CHANGED, InstrumentUpdate};
 pub use jobs::{ClaimedJob, JobRecord, NewJob};
 pub use notifications::{NewNotification, NotificationRecord};
 pub use patients::{PatientRecord, PatientSearch, PatientWrite};
+pub use requests::RequestFilter;
 pub use requests::{
     ConsentRecord, NewConsentRecord, NewRequestItem, NewRequestRecord, NewSpecimenRecord,
     RejectionRateRecord, RequestItemRecord, RequestRecord, SpecimenEventRecord, SpecimenRecord,
@@ -59,8 +61,6 @@ pub use users::{
 pub use verification::{
     AmendmentWrite, QueueRecord, ResultReviewRecord, ResultReviewState, ResultVersionRecord,
 };
-pub use instruments::{INSTRUMENT_CHANGED, InstrumentUpdate};
-pub use requests::RequestFilter;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]

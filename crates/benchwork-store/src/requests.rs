@@ -656,7 +656,11 @@ impl Store {
             sqlx::query(sql)
                 .bind(viewer.0)
                 .bind(filter.status.as_deref().unwrap_or(""))
-                .bind(if filter.department_id.is_some() { "yes" } else { "" })
+                .bind(if filter.department_id.is_some() {
+                    "yes"
+                } else {
+                    ""
+                })
                 .bind(filter.department_id.map(|id| id.0).unwrap_or_default())
                 .bind(limit)
                 .fetch_all(pool)

@@ -141,7 +141,10 @@ fn input_of(form: &FormState) -> InstrumentInput {
     }
 }
 
-async fn departments_of(state: &AppState, actor: &Actor) -> Result<Vec<DepartmentInstruments>, WebError> {
+async fn departments_of(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Vec<DepartmentInstruments>, WebError> {
     Ok(instruments::list_by_department(&state.ctx, actor).await?)
 }
 
