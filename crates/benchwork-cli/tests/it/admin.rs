@@ -720,6 +720,33 @@ both_engines!(
             .expect("the new request is listed");
         assert_eq!(found["patient_id"], patient.to_string());
         assert_eq!(found["nhs_number"], NHS_NUMBER);
+        // The consent was audited as a change, and the consents and the
+        // listed request as reads of the patient's record.
+        app.seal().await;
+        let about_patient: Vec<String> = app
+            .ctx
+            .store
+            .search_audit_events(
+                &AuditFilter {
+                    patient_id: Some(patient),
+                    actor_name: Some("associate".into()),
+                    ..Default::default()
+                },
+                1000,
+                0,
+            )
+            .await
+            .unwrap()
+            .events
+            .into_iter()
+            .map(|(_, event)| event.event_type)
+            .collect();
+        for event_type in ["consent.record", "consent.read", "request.list"] {
+            assert!(
+                about_patient.iter().any(|seen| seen == event_type),
+                "{event_type} in {about_patient:?}"
+            );
+        }
         let other_status = api_json(
             &app,
             &token,
