@@ -37,6 +37,10 @@ pub mod results;
 pub mod staff;
 pub mod turnaround;
 pub mod verification;
+// Issue 3 administration: instruments, panel editing, filtered lists.
+pub mod instruments;
+pub mod lists;
+pub mod panels;
 
 /// The source of the current time. Production uses [`SystemClock`]; tests
 /// use [`ManualClock`] and move time forward themselves.

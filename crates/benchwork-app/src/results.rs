@@ -57,7 +57,7 @@ pub async fn create_instrument(
     actor: &Actor,
     input: &InstrumentInput,
 ) -> AppResult<InstrumentId> {
-    require(ctx, actor, Permission::EditCatalogue).await?;
+    require(ctx, actor, Permission::ManageInstruments).await?;
     let mut errors = Vec::new();
     let department = match DepartmentId::parse(&input.department) {
         Ok(id) if actor.in_department(id) => Some(id),

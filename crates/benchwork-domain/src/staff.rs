@@ -117,6 +117,7 @@ impl Role {
                 EnterResults,
                 VerifyResults,
                 AuthoriseResults,
+                ManageInstruments,
             ],
             Role::ClinicalScientist | Role::Consultant => &[
                 RaiseIncident,
@@ -131,6 +132,7 @@ impl Role {
                 EnterResults,
                 VerifyResults,
                 AuthoriseResults,
+                ManageInstruments,
             ],
             Role::QualityManager => &[
                 RaiseIncident,
@@ -140,6 +142,7 @@ impl Role {
                 ViewPatients,
                 ViewCatalogue,
                 EditCatalogue,
+                ManageInstruments,
             ],
             Role::ServiceManager => &[
                 RaiseIncident,
@@ -207,6 +210,12 @@ pub enum Permission {
     /// Clinically authorise and release results, and amend released
     /// results: practitioners, clinical scientists and consultants.
     AuthoriseResults,
+    /// Add instruments to the department's register and correct their
+    /// name, discipline and location: practitioners (who run the benches),
+    /// clinical scientists, consultants and quality managers (who keep the
+    /// equipment inventory, ISO 15189 6.4). Not a catalogue change: it
+    /// approves no interval or limit.
+    ManageInstruments,
 }
 
 /// The union of the permissions of a set of roles.
@@ -474,6 +483,23 @@ mod tests {
                 matches!(
                     role,
                     Role::ClinicalScientist | Role::Consultant | Role::QualityManager
+                ),
+                "{role:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn practitioners_and_up_and_quality_managers_manage_instruments() {
+        for role in Role::ALL {
+            assert_eq!(
+                role.permissions().contains(&Permission::ManageInstruments),
+                matches!(
+                    role,
+                    Role::Practitioner
+                        | Role::ClinicalScientist
+                        | Role::Consultant
+                        | Role::QualityManager
                 ),
                 "{role:?}"
             );

@@ -35,14 +35,19 @@ mod row;
 mod sqlite;
 mod users;
 mod verification;
+// Issue 3 administration: instrument corrections, panel versions.
+mod instruments;
+mod panels;
 
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
 pub use incidents::{IncidentFilter, IncidentLinkRecord, IncidentRecord, NewIncidentRecord};
+pub use instruments::{INSTRUMENT_CHANGED, InstrumentUpdate};
 pub use jobs::{ClaimedJob, JobRecord, NewJob};
 pub use notifications::{NewNotification, NotificationRecord};
 pub use patients::{PatientRecord, PatientSearch, PatientWrite};
 pub use request_status::{RequestStatusEventRecord, TurnaroundLineRecord, TurnaroundLines};
+pub use requests::RequestFilter;
 pub use requests::{
     ConsentRecord, NewConsentRecord, NewRequestItem, NewRequestRecord, NewSpecimenRecord,
     RejectionRateRecord, RequestItemRecord, RequestRecord, SpecimenEventRecord, SpecimenRecord,

@@ -641,3 +641,47 @@ impl Store {
         })
     }
 }
+
+/// Which requests a filtered list shows (the API's `GET /requests`).
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    /// Only requests with this status code.
+    pub status: Option<String>,
+    /// Only this department (one of the viewer's).
+    pub department_id: Option<DepartmentId>,
+}
+
+impl Store {
+    /// The requests of the viewer's departments matching `filter`, newest
+    /// first.
+    pub async fn list_requests_filtered(
+        &self,
+        viewer: UserId,
+        filter: &RequestFilter,
+        limit: i64,
+    ) -> StoreResult<Vec<RequestRecord>> {
+        let sql = concat!(
+            select_request!(),
+            " JOIN user_department scope ON scope.department_id = r.department_id AND scope.user_id = $1",
+            " WHERE ($2 = '' OR r.status = $2) AND ($3 = '' OR r.department_id = $4)",
+            " ORDER BY r.created_at DESC, r.accession DESC LIMIT $5"
+        );
+        on_pool!(self, |pool| {
+            sqlx::query(sql)
+                .bind(viewer.0)
+                .bind(filter.status.as_deref().unwrap_or(""))
+                .bind(if filter.department_id.is_some() {
+                    "yes"
+                } else {
+                    ""
+                })
+                .bind(filter.department_id.map(|id| id.0).unwrap_or_default())
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(request_from_row)
+                .collect()
+        })
+    }
+}

@@ -305,6 +305,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(crate::api_results::router())
         .merge(crate::api_verification::router())
         .merge(crate::api_turnaround::router())
+        .merge(crate::api_admin::router())
         .method_not_allowed_fallback(|| async {
             ApiError::Request {
                 status: StatusCode::METHOD_NOT_ALLOWED,
@@ -327,7 +328,10 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_requests::post_request, crate::api_requests::get_request, crate::api_requests::post_specimen_event,
         crate::api_results::post_results,
         crate::api_verification::post_verify, crate::api_verification::post_authorise, crate::api_verification::post_amend,
-        crate::api_turnaround::get_turnaround),
+        crate::api_turnaround::get_turnaround,
+        crate::api_admin::get_instruments, crate::api_admin::post_instrument, crate::api_admin::get_instrument, crate::api_admin::put_instrument,
+        crate::api_admin::post_panel, crate::api_admin::put_panel, crate::api_admin::get_requests, crate::api_admin::get_consents,
+        crate::api_admin::post_consent, crate::api_admin::get_worklist, crate::api_admin::get_result_queue),
     components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
         PatientOut, PatientIn, IdentityCheckOut, MergeIn,
         crate::api_catalogue::InvestigationOut, crate::api_catalogue::InvestigationWithHistoryOut, crate::api_catalogue::InvestigationIn,
@@ -336,7 +340,10 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_requests::SpecimenOut, crate::api_requests::SpecimenEventIn,
         crate::api_results::ResultsIn, crate::api_results::ResultIn, crate::api_results::ResultOut,
         crate::api_verification::ResultStateOut, crate::api_verification::AmendmentIn,
-        crate::api_turnaround::TurnaroundOut, crate::api_turnaround::TurnaroundGroupOut, crate::api_turnaround::OverdueLineOut)),
+        crate::api_turnaround::TurnaroundOut, crate::api_turnaround::TurnaroundGroupOut, crate::api_turnaround::OverdueLineOut,
+        crate::api_admin::InstrumentOut, crate::api_admin::InstrumentIn, crate::api_admin::PanelIn, crate::api_admin::RequestSummaryOut,
+        crate::api_admin::ConsentOut, crate::api_admin::ConsentOptionOut, crate::api_admin::ConsentsOut, crate::api_admin::ConsentIn,
+        crate::api_admin::WorklistItemOut, crate::api_admin::QueueItemOut)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -14,6 +14,7 @@ use benchwork_app::Ctx;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod api;
+mod api_admin;
 mod api_catalogue;
 mod api_requests;
 mod api_results;
@@ -26,7 +27,9 @@ pub mod error;
 mod forms;
 mod home;
 mod incidents;
+mod instruments;
 mod page;
+mod panels;
 mod patients;
 mod requests;
 pub mod session;
@@ -55,6 +58,8 @@ pub fn router(state: AppState) -> Router {
         .merge(requests::router())
         .merge(worklists::router())
         .merge(turnaround::router())
+        .merge(instruments::router())
+        .merge(panels::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

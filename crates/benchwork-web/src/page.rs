@@ -77,6 +77,13 @@ fn navigation(actor: &Actor, section: &str) -> Vec<NavItem> {
             current: section == "worklists",
         });
     }
+    if actor.can(Permission::EnterResults) || actor.can(Permission::ManageInstruments) {
+        items.push(NavItem {
+            label: "Instruments",
+            href: "/instruments",
+            current: section == "instruments",
+        });
+    }
     if actor.can(Permission::ViewCatalogue) {
         items.push(NavItem {
             label: "Catalogue",

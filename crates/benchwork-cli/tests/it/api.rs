@@ -140,7 +140,94 @@ both_engines!(openapi_document_lists_every_api_route, |app| {
         document["components"]["schemas"].get("Problem").is_some(),
         "problem details are described"
     );
+
+    // Every path the API router serves (read from the route definitions
+    // in benchwork-web's api*.rs), with every method it answers (asked of
+    // the server: an unserved method is 405, a served one 401 without a
+    // token), is in the document.
+    let documented: std::collections::BTreeMap<String, &Value> = paths
+        .iter()
+        .map(|(path, operations)| (without_parameter_names(path), operations))
+        .collect();
+    let served = served_api_paths();
+    assert!(
+        served.len() >= 20,
+        "the route definitions were found: {served:?}"
+    );
+    let mut missing = Vec::new();
+    for path in served.iter().filter(|path| *path != "/openapi.json") {
+        let key = without_parameter_names(&format!("/api/v1{path}"));
+        let concrete = key.replace("{}", "x");
+        for method in [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ] {
+            let response = client()
+                .request(method.clone(), format!("{}{concrete}", app.address))
+                .send()
+                .await
+                .unwrap();
+            if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+                continue;
+            }
+            let name = method.as_str().to_ascii_lowercase();
+            if documented
+                .get(&key)
+                .is_none_or(|operations| operations.get(&name).is_none())
+            {
+                missing.push(format!("{method} /api/v1{path} ({})", response.status()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "served but not documented: {missing:?}");
 });
+
+/// A path with its parameter names left out (`/users/{}`), so that the
+/// router's and the document's names need not match.
+fn without_parameter_names(path: &str) -> String {
+    let mut out = String::new();
+    let mut in_name = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_name = true;
+                out.push_str("{}");
+            }
+            '}' => in_name = false,
+            _ if in_name => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The paths of every `.route("...")` in benchwork-web's API modules.
+fn served_api_paths() -> Vec<String> {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../benchwork-web/src");
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(&folder).expect("benchwork-web sources") {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("api") || !name.ends_with(".rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for part in text.split(".route(").skip(1) {
+            let Some(rest) = part.trim_start().strip_prefix('"') else {
+                continue;
+            };
+            if let Some(route) = rest.split('"').next() {
+                paths.push(route.to_owned());
+            }
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+}
 
 both_engines!(api_errors_are_problem_details, |app| {
     app.seed_demo().await;

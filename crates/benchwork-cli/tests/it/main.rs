@@ -10,6 +10,7 @@
 
 mod helpers;
 
+mod admin;
 mod api;
 mod audit;
 mod auth;

@@ -45,6 +45,7 @@ const BOOK_REQUESTS: Need = Need::AnyOf(&[Permission::BookRequests]);
 const ENTER_RESULTS: Need = Need::AnyOf(&[Permission::EnterResults]);
 const VERIFY_RESULTS: Need = Need::AnyOf(&[Permission::VerifyResults]);
 const AUTHORISE_RESULTS: Need = Need::AnyOf(&[Permission::AuthoriseResults]);
+const MANAGE_INSTRUMENTS: Need = Need::AnyOf(&[Permission::ManageInstruments]);
 
 /// One route of the matrix. Path placeholders: `{user}` (another person's
 /// account), `{incident}` (the BLOOD demo incident), `{investigation}` (the
@@ -162,6 +163,26 @@ fn page_routes() -> Vec<Route> {
         page(Method::POST, "/specimens/{specimen}/events", BOOK_REQUESTS),
         // Turnaround and request status (issue 3 item 8).
         page(Method::GET, "/turnaround", VIEW_RECORDS),
+        // Issue 3 administration: the instrument register and panels (the
+        // instrument id does not exist: allowed roles get 404).
+        page(Method::GET, "/instruments", VIEW_RECORDS),
+        page(Method::POST, "/instruments", MANAGE_INSTRUMENTS),
+        page(Method::GET, "/instruments/new", MANAGE_INSTRUMENTS),
+        page(
+            Method::GET,
+            "/instruments/0190c0de-0000-7000-8000-000000000000/edit",
+            MANAGE_INSTRUMENTS,
+        ),
+        page(
+            Method::POST,
+            "/instruments/0190c0de-0000-7000-8000-000000000000/edit",
+            MANAGE_INSTRUMENTS,
+        ),
+        page(Method::GET, "/catalogue/panels", VIEW_CATALOGUE),
+        page(Method::POST, "/catalogue/panels", EDIT_CATALOGUE),
+        page(Method::GET, "/catalogue/panels/new", EDIT_CATALOGUE),
+        page(Method::GET, "/catalogue/panels/UE/edit", EDIT_CATALOGUE),
+        page(Method::POST, "/catalogue/panels/UE/edit", EDIT_CATALOGUE),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -290,6 +311,54 @@ fn api_routes() -> Vec<Route> {
         ),
         // Turnaround and request status (issue 3 item 8).
         api(Method::GET, "/api/v1/turnaround", VIEW_RECORDS, None),
+        // Issue 3 administration: instruments, panels and the list gaps.
+        api(Method::GET, "/api/v1/instruments", VIEW_RECORDS, None),
+        api(
+            Method::POST,
+            "/api/v1/instruments",
+            MANAGE_INSTRUMENTS,
+            Some("{}"),
+        ),
+        api(
+            Method::GET,
+            "/api/v1/instruments/0190c0de-0000-7000-8000-000000000000",
+            VIEW_RECORDS,
+            None,
+        ),
+        api(
+            Method::PUT,
+            "/api/v1/instruments/0190c0de-0000-7000-8000-000000000000",
+            MANAGE_INSTRUMENTS,
+            Some("{}"),
+        ),
+        api(Method::POST, "/api/v1/panels", EDIT_CATALOGUE, Some("{}")),
+        api(Method::PUT, "/api/v1/panels/UE", EDIT_CATALOGUE, Some("{}")),
+        api(Method::GET, "/api/v1/requests", VIEW_RECORDS, None),
+        api(
+            Method::GET,
+            "/api/v1/patients/{patient}/consents",
+            VIEW_PATIENTS,
+            None,
+        ),
+        api(
+            Method::POST,
+            "/api/v1/patients/{patient}/consents",
+            BOOK_REQUESTS,
+            Some("{}"),
+        ),
+        api(Method::GET, "/api/v1/worklists", ENTER_RESULTS, None),
+        api(
+            Method::GET,
+            "/api/v1/results/queue?stage=verify",
+            VERIFY_RESULTS,
+            None,
+        ),
+        api(
+            Method::GET,
+            "/api/v1/results/queue?stage=authorise",
+            AUTHORISE_RESULTS,
+            None,
+        ),
     ]
 }
 
