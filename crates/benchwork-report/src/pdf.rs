@@ -304,13 +304,19 @@ fn table_row(layout: &mut Layout<'_>, line: &ReportLine) {
         ),
         (line.status.clone(), Weight::Regular),
     ];
+    // A line without a value says why across the result, unit, flag and
+    // interval columns, so that "specimen rejected: reason" reads as one.
+    let spans_note = line.value.is_none();
     let wrapped: Vec<Vec<String>> = cells
         .iter()
         .enumerate()
         .map(|(index, (text, weight))| {
-            layout
-                .fonts
-                .wrap(text, *weight, size, COLUMNS[index].1 - 6.0)
+            let width = match index {
+                1 if spans_note => COLUMNS[1..5].iter().map(|column| column.1).sum(),
+                2..=4 if spans_note => return Vec::new(),
+                _ => COLUMNS[index].1,
+            };
+            layout.fonts.wrap(text, *weight, size, width - 6.0)
         })
         .collect();
     let n_lines = wrapped.iter().map(Vec::len).max().unwrap_or(1);

@@ -15,6 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod api;
 mod api_catalogue;
+mod api_reports;
 mod api_requests;
 mod api_results;
 mod api_verification;
@@ -27,6 +28,7 @@ mod home;
 mod incidents;
 mod page;
 mod patients;
+mod reports;
 mod requests;
 pub mod session;
 mod staff;
@@ -51,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(patients::router())
         .merge(catalogue::router())
         .merge(requests::router())
+        .merge(reports::router())
         .merge(worklists::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

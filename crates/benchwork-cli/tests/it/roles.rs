@@ -160,6 +160,13 @@ fn page_routes() -> Vec<Route> {
         page(Method::POST, "/results/{result}/amend", AUTHORISE_RESULTS),
         page(Method::GET, "/specimens/{specimen}", VIEW_RECORDS),
         page(Method::POST, "/specimens/{specimen}/events", BOOK_REQUESTS),
+        // Reports (issue 3 item 7).
+        page(Method::GET, "/requests/{accession}/report", VIEW_RECORDS),
+        page(
+            Method::GET,
+            "/requests/{accession}/report.pdf",
+            VIEW_RECORDS,
+        ),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -285,6 +292,19 @@ fn api_routes() -> Vec<Route> {
             "/api/v1/results/{result}/amend",
             AUTHORISE_RESULTS,
             Some(r#"{"value": "", "reason": ""}"#),
+        ),
+        // Reports (issue 3 item 7).
+        api(
+            Method::GET,
+            "/api/v1/requests/{accession}/report",
+            VIEW_RECORDS,
+            None,
+        ),
+        api(
+            Method::GET,
+            "/api/v1/requests/{accession}/report.pdf",
+            VIEW_RECORDS,
+            None,
         ),
     ]
 }
