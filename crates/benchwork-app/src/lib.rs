@@ -32,6 +32,7 @@ pub mod incidents;
 pub mod jobs;
 pub mod notifications;
 pub mod patients;
+pub mod reports;
 pub mod requests;
 pub mod results;
 pub mod staff;

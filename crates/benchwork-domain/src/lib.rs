@@ -83,6 +83,7 @@ pub mod incident;
 pub mod job;
 pub mod patient;
 pub mod reference;
+pub mod report;
 pub mod request;
 pub mod request_status;
 pub mod result;

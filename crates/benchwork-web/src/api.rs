@@ -306,6 +306,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(crate::api_verification::router())
         .merge(crate::api_turnaround::router())
         .merge(crate::api_admin::router())
+        .merge(crate::api_reports::router())
         .method_not_allowed_fallback(|| async {
             ApiError::Request {
                 status: StatusCode::METHOD_NOT_ALLOWED,
@@ -331,7 +332,8 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_turnaround::get_turnaround,
         crate::api_admin::get_instruments, crate::api_admin::post_instrument, crate::api_admin::get_instrument, crate::api_admin::put_instrument,
         crate::api_admin::post_panel, crate::api_admin::put_panel, crate::api_admin::get_requests, crate::api_admin::get_consents,
-        crate::api_admin::post_consent, crate::api_admin::get_worklist, crate::api_admin::get_result_queue),
+        crate::api_admin::post_consent, crate::api_admin::get_worklist, crate::api_admin::get_result_queue,
+        crate::api_reports::get_report, crate::api_reports::get_report_pdf),
     components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
         PatientOut, PatientIn, IdentityCheckOut, MergeIn,
         crate::api_catalogue::InvestigationOut, crate::api_catalogue::InvestigationWithHistoryOut, crate::api_catalogue::InvestigationIn,
@@ -343,7 +345,9 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_turnaround::TurnaroundOut, crate::api_turnaround::TurnaroundGroupOut, crate::api_turnaround::OverdueLineOut,
         crate::api_admin::InstrumentOut, crate::api_admin::InstrumentIn, crate::api_admin::PanelIn, crate::api_admin::RequestSummaryOut,
         crate::api_admin::ConsentOut, crate::api_admin::ConsentOptionOut, crate::api_admin::ConsentsOut, crate::api_admin::ConsentIn,
-        crate::api_admin::WorklistItemOut, crate::api_admin::QueueItemOut)),
+        crate::api_admin::WorklistItemOut, crate::api_admin::QueueItemOut,
+        benchwork_report::ReportDocument, benchwork_report::ReportPatient, benchwork_report::ReportRequest,
+        benchwork_report::ReportSpecimen, benchwork_report::ReportLine, benchwork_report::SignOff, benchwork_report::ReportAmendment)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -16,6 +16,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub mod api;
 mod api_admin;
 mod api_catalogue;
+mod api_reports;
 mod api_requests;
 mod api_results;
 mod api_turnaround;
@@ -31,6 +32,7 @@ mod instruments;
 mod page;
 mod panels;
 mod patients;
+mod reports;
 mod requests;
 pub mod session;
 mod staff;
@@ -56,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(patients::router())
         .merge(catalogue::router())
         .merge(requests::router())
+        .merge(reports::router())
         .merge(worklists::router())
         .merge(turnaround::router())
         .merge(instruments::router())

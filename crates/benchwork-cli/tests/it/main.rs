@@ -22,6 +22,7 @@ mod docs;
 mod incidents;
 mod jobs;
 mod patients;
+mod reports;
 mod requests;
 mod results;
 mod roles;

@@ -183,6 +183,13 @@ fn page_routes() -> Vec<Route> {
         page(Method::GET, "/catalogue/panels/new", EDIT_CATALOGUE),
         page(Method::GET, "/catalogue/panels/UE/edit", EDIT_CATALOGUE),
         page(Method::POST, "/catalogue/panels/UE/edit", EDIT_CATALOGUE),
+        // Reports (issue 3 item 7).
+        page(Method::GET, "/requests/{accession}/report", VIEW_RECORDS),
+        page(
+            Method::GET,
+            "/requests/{accession}/report.pdf",
+            VIEW_RECORDS,
+        ),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -357,6 +364,19 @@ fn api_routes() -> Vec<Route> {
             Method::GET,
             "/api/v1/results/queue?stage=authorise",
             AUTHORISE_RESULTS,
+            None,
+        ),
+        // Reports (issue 3 item 7).
+        api(
+            Method::GET,
+            "/api/v1/requests/{accession}/report",
+            VIEW_RECORDS,
+            None,
+        ),
+        api(
+            Method::GET,
+            "/api/v1/requests/{accession}/report.pdf",
+            VIEW_RECORDS,
             None,
         ),
     ]
