@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use sqlx::Row;
 
 use crate::audit::insert_events;
+use crate::comments::{NewResultComment, insert_result_comments};
 use crate::row::RowExt;
 use crate::{Store, StoreError, StoreResult, in_tx, micros, on_pool};
 
@@ -346,6 +347,19 @@ impl Store {
         allowed_statuses: &[&str],
         events: &[AuditEvent],
     ) -> StoreResult<()> {
+        self.record_results_with_comments(results, &[], allowed_statuses, events)
+            .await
+    }
+
+    /// [`Store::record_results`], adding comments to the new results in the
+    /// same transaction.
+    pub async fn record_results_with_comments(
+        &self,
+        results: &[NewResultRecord],
+        comments: &[NewResultComment],
+        allowed_statuses: &[&str],
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
         in_tx!(self, |tx| {
             for result in results {
                 let status: Option<String> = sqlx::query_scalar(
@@ -396,6 +410,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            insert_result_comments!(tx, comments);
             insert_events!(tx, events);
         });
         Ok(())

@@ -333,6 +333,7 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_requests::RequestIn, crate::api_requests::IdentityIn, crate::api_requests::RequestOut, crate::api_requests::RequestItemOut,
         crate::api_requests::SpecimenOut, crate::api_requests::SpecimenEventIn,
         crate::api_results::ResultsIn, crate::api_results::ResultIn, crate::api_results::ResultOut,
+        crate::api_results::ResultCommentOut,
         crate::api_verification::ResultStateOut, crate::api_verification::AmendmentIn)),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -21,6 +21,7 @@ mod api_verification;
 mod assets;
 mod audit;
 mod catalogue;
+mod comments;
 pub mod error;
 mod forms;
 mod home;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalogue::router())
         .merge(requests::router())
         .merge(worklists::router())
+        .merge(comments::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

@@ -160,6 +160,15 @@ fn page_routes() -> Vec<Route> {
         page(Method::POST, "/results/{result}/amend", AUTHORISE_RESULTS),
         page(Method::GET, "/specimens/{specimen}", VIEW_RECORDS),
         page(Method::POST, "/specimens/{specimen}/events", BOOK_REQUESTS),
+        // Calculated results and comments (issue 3 item 5): the department
+        // comment library. Before sign-out, which must stay last.
+        page(Method::GET, "/comments", EDIT_CATALOGUE),
+        page(Method::POST, "/comments", EDIT_CATALOGUE),
+        page(
+            Method::POST,
+            "/comments/{result}/deactivate",
+            EDIT_CATALOGUE,
+        ),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
