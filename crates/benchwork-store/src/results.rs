@@ -468,7 +468,8 @@ impl Store {
 
     /// Request lines of the viewer's departments awaiting a result whose
     /// specimen is in one of `statuses` (or that have no specimen): urgent
-    /// first, then oldest first.
+    /// first, then oldest first. Calculated lines are left out: they are
+    /// produced from their inputs, never entered.
     pub async fn worklist(
         &self,
         viewer: UserId,
@@ -488,7 +489,7 @@ impl Store {
                  JOIN investigation_version v ON v.investigation_id = ri.investigation_id AND v.version = ri.investigation_version \
                  LEFT JOIN specimen s ON s.id = ri.specimen_id \
                  LEFT JOIN result res ON res.request_id = ri.request_id AND res.position = ri.position \
-                 WHERE res.id IS NULL \
+                 WHERE res.id IS NULL AND v.calculation IS NULL \
                  AND (s.id IS NULL OR ',' || $2 || ',' LIKE '%,' || s.status || ',%') \
                  AND ($3 = '' OR r.department_id = $4) \
                  AND ($5 = '' OR v.discipline = $5) \

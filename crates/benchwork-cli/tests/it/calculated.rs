@@ -446,6 +446,10 @@ both_engines!(
             "{problem}"
         );
         assert!(results_of(&app, &accession).await.is_empty());
+        // Worklists leave calculated lines out: only their inputs await entry.
+        let worklist = page(&associate, "/worklists").await;
+        assert!(worklist.contains("Creatinine"), "{worklist}");
+        assert!(!worklist.contains("eGFR (CKD-EPI 2009)"), "{worklist}");
     }
 );
 
