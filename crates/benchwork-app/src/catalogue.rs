@@ -5,10 +5,12 @@
 //! definition before and after.
 
 use benchwork_domain::audit::AuditAction;
+use benchwork_domain::calculation::CalculationFormula;
 use benchwork_domain::catalogue::{
-    CatalogueCode, CatalogueError, Discipline, InvestigationDefinition, InvestigationId,
-    InvestigationParts, LoincCode, PanelDefinition, PanelId, ReportableRange, ResultType,
-    SnomedCode, SourcedCriticalLimits, SpecimenRequirement, Turnaround, format_age, parse_age,
+    Calculation, CatalogueCode, CatalogueError, Discipline, InvestigationDefinition,
+    InvestigationId, InvestigationParts, LoincCode, PanelDefinition, PanelId, ReportableRange,
+    ResultType, SnomedCode, SourcedCriticalLimits, SpecimenRequirement, Turnaround, format_age,
+    parse_age,
 };
 use benchwork_domain::patient::ReferenceSex;
 use benchwork_domain::reference::{AgeBand, CriticalLimits, ReferenceInterval};
@@ -103,6 +105,13 @@ pub struct InvestigationInput {
     /// On edit, the version the change was made from; empty = the current
     /// one. A different current version means someone else edited it.
     pub based_on_version: String,
+    /// The formula code of a calculated investigation
+    /// (`egfr-ckd-epi-2009`, `adjusted-calcium-payne`); empty = not
+    /// calculated.
+    pub calculation: String,
+    /// The input investigations' codes, in the formula's order, separated
+    /// by commas or spaces.
+    pub calculation_inputs: String,
 }
 
 /// An investigation with every version, newest first.
@@ -200,6 +209,86 @@ fn parse_interval(
             errors.push(FieldError::new(&field(name), error));
         })
         .ok()
+}
+
+fn parse_calculation(
+    input: &InvestigationInput,
+    errors: &mut Vec<FieldError>,
+) -> Option<Calculation> {
+    let code = input.calculation.trim();
+    if code.is_empty() {
+        if !input.calculation_inputs.trim().is_empty() {
+            errors.push(FieldError::new(
+                "calculation",
+                "select the formula, or clear the inputs",
+            ));
+        }
+        return None;
+    }
+    let Some(formula) = CalculationFormula::parse(code) else {
+        push(errors, CatalogueError::UnknownFormula);
+        return None;
+    };
+    let mut inputs = Vec::new();
+    for text in input
+        .calculation_inputs
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|text| !text.is_empty())
+    {
+        match CatalogueCode::parse(text) {
+            Ok(code) => inputs.push(code),
+            Err(error) => {
+                errors.push(FieldError::new("calculation_inputs", error));
+                return None;
+            }
+        }
+    }
+    Some(Calculation { formula, inputs })
+}
+
+/// Checks that a calculated investigation's inputs are numeric
+/// investigations of the catalogue in the units the formula needs.
+async fn check_calculation_inputs(
+    ctx: &Ctx,
+    definition: &InvestigationDefinition,
+) -> AppResult<()> {
+    let Some(calculation) = &definition.parts().calculation else {
+        return Ok(());
+    };
+    for (code, needed) in calculation.inputs.iter().zip(calculation.formula.inputs()) {
+        let found = match ctx.store.get_investigation_by_code(code.as_str()).await {
+            Ok(found) => found,
+            Err(StoreError::NotFound) => {
+                return Err(AppError::invalid(
+                    "calculation_inputs",
+                    format!(
+                        "{code} is not an investigation of the catalogue: enter the code of the {} investigation",
+                        needed.what
+                    ),
+                ));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let parts = found.definition.parts();
+        let unit_ok =
+            matches!(&parts.result_type, ResultType::Numeric { unit, .. } if unit == needed.unit);
+        if !unit_ok {
+            return Err(AppError::invalid(
+                "calculation_inputs",
+                format!(
+                    "{code} must be numeric in {} to be the formula's {}",
+                    needed.unit, needed.what
+                ),
+            ));
+        }
+        if parts.calculation.is_some() {
+            return Err(AppError::invalid(
+                "calculation_inputs",
+                format!("{code} is itself calculated: use measured investigations as inputs"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Validates typed input into a definition, every problem named by field.
@@ -303,6 +392,7 @@ pub fn parse_input(input: &InvestigationInput) -> Result<InvestigationDefinition
             .ok(),
         _ => None,
     };
+    let calculation = parse_calculation(input, &mut errors);
     let (Some(code), Some(discipline), Some(result_type), Some(specimen), Some(turnaround), true) = (
         code,
         discipline,
@@ -330,6 +420,7 @@ pub fn parse_input(input: &InvestigationInput) -> Result<InvestigationDefinition
         consent_required: input.consent_required,
         competency_code: Some(input.competency_code.clone()),
         sop_code: Some(input.sop_code.clone()),
+        calculation,
     })
     .map_err(|errors| {
         errors
@@ -424,6 +515,23 @@ pub fn input_of(definition: &InvestigationDefinition) -> InvestigationInput {
             .map(|critical| critical.source.clone())
             .unwrap_or_default(),
         based_on_version: String::new(),
+        calculation: parts
+            .calculation
+            .as_ref()
+            .map(|calculation| calculation.formula.code().to_owned())
+            .unwrap_or_default(),
+        calculation_inputs: parts
+            .calculation
+            .as_ref()
+            .map(|calculation| {
+                calculation
+                    .inputs
+                    .iter()
+                    .map(|code| code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -457,6 +565,8 @@ pub fn definition_json(definition: &InvestigationDefinition) -> Value {
         "critical_low": input.critical_low,
         "critical_high": input.critical_high,
         "critical_source": input.critical_source,
+        "calculation": input.calculation,
+        "calculation_inputs": input.calculation_inputs,
     })
 }
 
@@ -475,6 +585,7 @@ pub async fn create(
 ) -> AppResult<InvestigationVersionRecord> {
     require(ctx, actor, Permission::EditCatalogue).await?;
     let definition = parse_input(input).map_err(AppError::Invalid)?;
+    check_calculation_inputs(ctx, &definition).await?;
     let id = InvestigationId(new_uuid());
     let now = ctx.now();
     let mut event = audit_event(
@@ -515,6 +626,7 @@ pub async fn edit(
     let mut input = input.clone();
     input.code = current.definition.code().to_string();
     let definition = parse_input(&input).map_err(AppError::Invalid)?;
+    check_calculation_inputs(ctx, &definition).await?;
     let based_on = match input.based_on_version.trim() {
         "" => current.version,
         text => text.parse::<i64>().map_err(|_| {

@@ -203,6 +203,20 @@ pub async fn seed(ctx: &Ctx) -> AppResult<bool> {
         )
         .await?;
     }
+    for department in [blood.id, cardiac.id] {
+        for (code, text) in DEMO_COMMENTS {
+            crate::comments::add_to_library(
+                ctx,
+                &seeder,
+                &crate::comments::CommentCodeInput {
+                    department: department.to_string(),
+                    code: (*code).into(),
+                    text: (*text).into(),
+                },
+            )
+            .await?;
+        }
+    }
     Ok(true)
 }
 
@@ -445,8 +459,10 @@ pub const DEMO_CATALOGUE: &[DemoInvestigation] = &[
     demo!("K", "Potassium", "2823-3", "blood-sciences", "Indirect ion-selective electrode", "mmol/L", 1, (1.0, 10.0), SERUM, CHEMISTRY_TAT, &[("", Some(3.5), Some(5.3))], HARMONY, (Some(2.5), Some(6.5)), "", "BS-CHEM-AUTO", "SOP-BS-010"),
     demo!("UREA", "Urea", "22664-7", "blood-sciences", "Urease / glutamate dehydrogenase (kinetic UV)", "mmol/L", 1, (0.5, 100.0), SERUM, CHEMISTRY_TAT, &[("", Some(2.5), Some(7.8))], HARMONY, (None, Some(30.0)), "", "BS-CHEM-AUTO", "SOP-BS-011"),
     demo!("CREA", "Creatinine", "14682-9", "blood-sciences", "Enzymatic, IDMS-traceable", "umol/L", 0, (5.0, 2500.0), SERUM, CHEMISTRY_TAT, &[("male", Some(59.0), Some(104.0)), ("female", Some(45.0), Some(84.0))], "Manufacturer's adult interval for the enzymatic IDMS-traceable method, as used by UK laboratories", (None, Some(354.0)), " AKI alerts are handled separately.", "BS-CHEM-AUTO", "SOP-BS-011"),
+    demo!("EGFR", "eGFR (CKD-EPI 2009)", "62238-1", "blood-sciences", "Calculated from creatinine, age and sex: CKD-EPI 2009 creatinine equation without the race coefficient (NICE NG203)", "mL/min/{1.73_m2}", 0, (1.0, 200.0), SERUM, CHEMISTRY_TAT, &[("", Some(90.0), None)], "KDIGO 2012 G1 (normal or high) is 90 or more; reported as >90 above 90 as UK laboratories do (NICE NG203). 60-89 without other markers of kidney damage is not CKD — demo only, approve locally", (None, None), "", "BS-CHEM-AUTO", "SOP-BS-011"),
     demo!("ALB", "Albumin", "1751-7", "blood-sciences", "Bromocresol green", "g/L", 0, (5.0, 70.0), SERUM, CHEMISTRY_TAT, &[("", Some(35.0), Some(50.0))], HARMONY, (None, None), "", "BS-CHEM-AUTO", "SOP-BS-012"),
-    demo!("ACA", "Adjusted calcium", "29265-6", "blood-sciences", "Calculated: total calcium + 0.02 × (40 − albumin), local regression to be confirmed", "mmol/L", 2, (0.5, 5.0), SERUM, CHEMISTRY_TAT, &[("", Some(2.2), Some(2.6))], HARMONY, (Some(1.8), Some(3.5)), "", "BS-CHEM-AUTO", "SOP-BS-013"),
+    demo!("CA", "Calcium (total)", "2000-8", "blood-sciences", "Arsenazo III", "mmol/L", 2, (0.5, 5.0), SERUM, CHEMISTRY_TAT, &[("", Some(2.2), Some(2.6))], "Pathology Harmony adult interval (quoted for adjusted calcium; total calcium is read with albumin)", (None, None), "", "BS-CHEM-AUTO", "SOP-BS-013"),
+    demo!("ACA", "Adjusted calcium", "29265-6", "blood-sciences", "Calculated from total calcium and albumin: Ca + 0.02 × (40 − albumin) (Payne); local regression to be confirmed", "mmol/L", 2, (0.5, 5.0), SERUM, CHEMISTRY_TAT, &[("", Some(2.2), Some(2.6))], "Pathology Harmony adult interval for albumin-adjusted calcium — demo only: a clinical lead must approve it and the local adjustment equation", (Some(1.8), Some(3.5)), " Adjusted calcium 1.8 mmol/L or less, 3.5 or more: a clinical lead must approve these limits.", "BS-CHEM-AUTO", "SOP-BS-013"),
     demo!("PHOS", "Phosphate", "14879-1", "blood-sciences", "Phosphomolybdate (UV)", "mmol/L", 2, (0.1, 6.0), SERUM, CHEMISTRY_TAT, &[("", Some(0.8), Some(1.5))], HARMONY, (Some(0.3), None), "", "BS-CHEM-AUTO", "SOP-BS-013"),
     demo!("MG", "Magnesium", "19123-9", "blood-sciences", "Xylidyl blue", "mmol/L", 2, (0.1, 4.0), SERUM, CHEMISTRY_TAT, &[("", Some(0.7), Some(1.0))], HARMONY, (Some(0.4), None), "", "BS-CHEM-AUTO", "SOP-BS-013"),
     demo!("ALP", "Alkaline phosphatase", "6768-6", "blood-sciences", "IFCC, AMP buffer", "U/L", 0, (5.0, 1200.0), SERUM, CHEMISTRY_TAT, &[("", Some(30.0), Some(130.0))], HARMONY, (None, None), "", "BS-CHEM-AUTO", "SOP-BS-014"),
@@ -475,15 +491,37 @@ pub const DEMO_CATALOGUE: &[DemoInvestigation] = &[
 
 /// The demo panels: (code, name, member codes).
 pub const DEMO_PANELS: &[(&str, &str, &[&str])] = &[
-    ("UE", "Urea and electrolytes", &["NA", "K", "UREA", "CREA"]),
+    (
+        "UE",
+        "Urea and electrolytes",
+        &["NA", "K", "UREA", "CREA", "EGFR"],
+    ),
     (
         "LFT",
         "Liver function tests",
         &["ALB", "ALT", "ALP", "BILI"],
     ),
-    ("BONE", "Bone profile", &["ACA", "ALB", "PHOS", "ALP"]),
+    ("BONE", "Bone profile", &["CA", "ALB", "ACA", "PHOS", "ALP"]),
     ("FBC", "Full blood count", &["HB", "WBC", "PLT"]),
     ("COAG", "Coagulation screen", &["PT", "INR", "APTT"]),
+];
+
+/// The calculated investigations of the demo catalogue: (code, formula
+/// code, input codes in the formula's order). LOINC 62238-1 (eGFR CKD-EPI
+/// creatinine) and 29265-6 (calcium corrected for albumin) pass the check
+/// digit; neither is in the LOINC lab-order subset in shared/corpora
+/// (an order value set, which lists observations, not calculations), so
+/// confirm them against the current LOINC release before real use.
+pub const DEMO_CALCULATED: &[(&str, &str, &[&str])] = &[
+    ("EGFR", "egfr-ckd-epi-2009", &["CREA"]),
+    ("ACA", "adjusted-calcium-payne", &["CA", "ALB"]),
+];
+
+/// The demo comment library, in every demo department: (code, text).
+pub const DEMO_COMMENTS: &[(&str, &str)] = &[
+    ("HAEM", "Sample haemolysed: potassium may be falsely raised"),
+    ("LIPM", "Lipaemic sample"),
+    ("REPT", "Repeat sample requested"),
 ];
 
 /// The typed input a demo row stands for.
@@ -526,6 +564,16 @@ pub fn demo_investigation_input(row: &DemoInvestigation) -> crate::catalogue::In
         } else {
             String::new()
         },
+        calculation: DEMO_CALCULATED
+            .iter()
+            .find(|(code, _, _)| *code == row.code)
+            .map(|(_, formula, _)| (*formula).to_owned())
+            .unwrap_or_default(),
+        calculation_inputs: DEMO_CALCULATED
+            .iter()
+            .find(|(code, _, _)| *code == row.code)
+            .map(|(_, _, inputs)| inputs.join(", "))
+            .unwrap_or_default(),
         ..Default::default()
     }
 }

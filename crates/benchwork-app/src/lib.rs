@@ -26,7 +26,9 @@ use uuid::Uuid;
 
 pub mod audit;
 pub mod auth;
+pub mod calculated;
 pub mod catalogue;
+pub mod comments;
 pub mod demo;
 pub mod incidents;
 pub mod jobs;

@@ -8,12 +8,11 @@
 use benchwork_domain::audit::AuditAction;
 use benchwork_domain::catalogue::{Discipline, ResultType};
 use benchwork_domain::ids::DepartmentId;
-use benchwork_domain::patient::{DateOfBirth, ReferenceSex, age_in_days, age_in_years};
-use benchwork_domain::reference::{DeltaOutcome, Flag, delta_check, flag, select_interval};
+use benchwork_domain::patient::{DateOfBirth, ReferenceSex, age_in_days};
+use benchwork_domain::reference::select_interval;
 use benchwork_domain::request::{AccessionNumber, SpecimenStatus};
 use benchwork_domain::result::{
-    InstrumentId, MAX_TEXT_CHARS, ResultId, default_delta_rule, display_number, egfr_comment,
-    parse_value,
+    InstrumentId, ResultId, default_delta_rule, display_number, parse_value,
 };
 use benchwork_domain::staff::Permission;
 use benchwork_store::{
@@ -22,6 +21,8 @@ use benchwork_store::{
 };
 use serde_json::json;
 
+use crate::calculated::{apply_numeric, calculate_lines};
+use crate::comments::{comments_json, new_comments, parse_result_comments};
 use crate::{Actor, AppError, AppResult, Ctx, FieldError, audit_event, new_uuid, require};
 
 /// Specimen states in which results may be entered.
@@ -30,9 +31,6 @@ pub const READY_STATUSES: [SpecimenStatus; 3] = [
     SpecimenStatus::Accepted,
     SpecimenStatus::InProcess,
 ];
-
-/// LOINC codes of serum creatinine in µmol/L, from which eGFR is derived.
-const CREATININE_LOINC: [&str; 2] = ["14682-9", "2160-0"];
 
 fn ready_codes() -> Vec<&'static str> {
     READY_STATUSES.iter().map(|status| status.code()).collect()
@@ -195,9 +193,11 @@ pub struct ResultInput {
     pub instrument: String,
     /// Free-text comment.
     pub comment: String,
+    /// Codes of the department's comment library to add.
+    pub comment_codes: Vec<String>,
 }
 
-fn age_and_sex(patient: &PatientRecord) -> (Option<DateOfBirth>, ReferenceSex) {
+pub(crate) fn age_and_sex(patient: &PatientRecord) -> (Option<DateOfBirth>, ReferenceSex) {
     let dob = patient
         .date_of_birth
         .parse::<jiff::civil::Date>()
@@ -207,7 +207,7 @@ fn age_and_sex(patient: &PatientRecord) -> (Option<DateOfBirth>, ReferenceSex) {
     (dob, sex)
 }
 
-fn today(ctx: &Ctx) -> jiff::civil::Date {
+pub(crate) fn today(ctx: &Ctx) -> jiff::civil::Date {
     ctx.now()
         .to_zoned(jiff::tz::TimeZone::get("Europe/London").unwrap_or(jiff::tz::TimeZone::UTC))
         .date()
@@ -288,8 +288,27 @@ pub async fn entry_lines(
             unit,
             interval,
             codes,
-            blocked: match (&slot.specimen_code, &slot.specimen_status) {
-                (Some(code), Some(status)) => blocked_reason(code, status),
+            blocked: match (
+                &parts.calculation,
+                &slot.specimen_code,
+                &slot.specimen_status,
+            ) {
+                (Some(calculation), _, _) => Some(format!(
+                    "calculated by {} when {} {} recorded: not entered by hand",
+                    calculation.formula.label(),
+                    calculation
+                        .inputs
+                        .iter()
+                        .map(|input| input.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    if calculation.inputs.len() == 1 {
+                        "is"
+                    } else {
+                        "are"
+                    }
+                )),
+                (None, Some(code), Some(status)) => blocked_reason(code, status),
                 _ => None,
             },
         });
@@ -303,6 +322,15 @@ pub async fn results_of(
     request: &benchwork_store::RequestRecord,
 ) -> AppResult<Vec<ResultRecord>> {
     Ok(ctx.store.list_results(request.id).await?)
+}
+
+/// The comments on a request's results, oldest first, for a request the
+/// actor has already been allowed to read.
+pub async fn comments_of(
+    ctx: &Ctx,
+    request: &benchwork_store::RequestRecord,
+) -> AppResult<Vec<benchwork_store::ResultCommentRecord>> {
+    Ok(ctx.store.list_result_comments(request.id).await?)
 }
 
 fn value_field(code: &str) -> String {
@@ -327,11 +355,16 @@ pub async fn enter(
     let patient = ctx.store.get_patient(request.patient_id).await?;
     let slots = ctx.store.list_result_slots(request.id).await?;
     let instruments = ctx.store.list_instruments(actor.id).await?;
-    let (dob, sex) = age_and_sex(&patient);
     let now = ctx.now();
     let delta_rule = default_delta_rule().map_err(|error| AppError::Internal(error.into()))?;
     let mut errors = Vec::new();
+    let library = ctx
+        .store
+        .active_comment_codes(request.department_id)
+        .await?;
     let mut records: Vec<(NewResultRecord, InvestigationVersionRecord)> = Vec::new();
+    let mut result_comments = Vec::new();
+    let mut entry_comments = Vec::new();
     let inputs: Vec<&ResultInput> = inputs
         .iter()
         .filter(|input| !input.value.trim().is_empty())
@@ -367,6 +400,22 @@ pub async fn enter(
             .get_investigation_version(slot.investigation_id, slot.investigation_version)
             .await?;
         let parts = version.definition.parts();
+        if let Some(calculation) = &parts.calculation {
+            errors.push(FieldError::new(
+                &field,
+                format!(
+                    "{code} is calculated by {} from {}: it cannot be entered by hand; enter its inputs instead",
+                    calculation.formula.label(),
+                    calculation
+                        .inputs
+                        .iter()
+                        .map(|input| input.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            ));
+            continue;
+        }
         let value = match parse_value(
             &input.value,
             &parts.result_type,
@@ -395,19 +444,19 @@ pub async fn enter(
                 }
             },
         };
-        let comment = input.comment.trim().to_owned();
-        if comment.chars().count() > MAX_TEXT_CHARS
-            || comment
-                .chars()
-                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            errors.push(FieldError::new(
-                &format!("comment-{code}"),
-                "enter at most 1000 characters of plain text",
-            ));
-            continue;
-        }
-        let critical = parts.critical_limits.as_ref().map(|limits| limits.limits);
+        let comments = parse_result_comments(
+            &library,
+            &input.comment_codes,
+            &input.comment,
+            &format!("comment_codes-{code}"),
+            &format!("comment-{code}"),
+            &mut errors,
+        );
+        let comment = comments
+            .iter()
+            .find(|(code, _)| code.is_none())
+            .map(|(_, text)| text.clone())
+            .unwrap_or_default();
         let mut record = NewResultRecord {
             id: ResultId(new_uuid()),
             request_id: request.id,
@@ -421,8 +470,8 @@ pub async fn enter(
             reference_low: None,
             reference_high: None,
             reference_source: None,
-            critical_low: critical.and_then(|limits| limits.low()),
-            critical_high: critical.and_then(|limits| limits.high()),
+            critical_low: None,
+            critical_high: None,
             flag: None,
             flag_note: None,
             delta_outcome: None,
@@ -434,73 +483,20 @@ pub async fn enter(
             status: "measured".into(),
             comment,
         };
-        if let (Some(number), ResultType::Numeric { unit, .. }) =
-            (value.number(), &parts.result_type)
-        {
-            record.unit = Some(unit.clone());
-            let selected = match dob {
-                Some(dob) => select_interval(
-                    &parts.reference_intervals,
-                    sex,
-                    age_in_days(dob, today(ctx)),
-                )
-                .map_err(|error| error.to_string()),
-                None => Err("the patient has no date of birth: the result is not flagged".into()),
-            };
-            let interval = match &selected {
-                Ok(interval) => {
-                    record.reference_low = interval.low();
-                    record.reference_high = interval.high();
-                    record.reference_source = Some(interval.source().to_owned());
-                    Some(*interval)
-                }
-                Err(note) => {
-                    record.flag_note = Some(note.clone());
-                    None
-                }
-            };
-            let result_flag = flag(number, interval, critical.as_ref());
-            record.flag = result_flag.code().map(str::to_owned);
-            if result_flag == Flag::Unflagged && record.flag_note.is_none() {
-                record.flag_note = Some("no interval applies: the result is not flagged".into());
-            }
-            let previous = ctx
-                .store
-                .previous_numeric_result(patient.id, slot.investigation_id, now)
-                .await?;
-            let (outcome, detail) = match delta_check(previous, (number, now), &delta_rule) {
-                DeltaOutcome::NotApplicable => ("not-applicable", None),
-                DeltaOutcome::Passed => ("passed", None),
-                DeltaOutcome::Failed { change, percent } => (
-                    "failed",
-                    Some(format!(
-                        "changed by {change:+.2} {unit}{} since the previous result: check the sample's identity and the patient",
-                        percent
-                            .map(|percent| format!(" ({percent:+.0}%)"))
-                            .unwrap_or_default()
-                    )),
-                ),
-            };
-            record.delta_outcome = Some(outcome.into());
-            record.delta_detail = detail;
-            if parts
-                .loinc
-                .as_ref()
-                .is_some_and(|loinc| CREATININE_LOINC.contains(&loinc.as_str()))
-                && let Some(dob) = dob
-            {
-                record.derived_comment =
-                    Some(egfr_comment(number, age_in_years(dob, today(ctx)), sex));
-            }
+        if let Some(number) = value.number() {
+            apply_numeric(ctx, &mut record, &version, number, &patient, &delta_rule).await?;
         }
+        result_comments.extend(new_comments(record.id, 1, &comments, actor.id, now));
+        entry_comments.push(comments_json(&comments));
         records.push((record, version));
     }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let events: Vec<_> = records
+    let mut events: Vec<_> = records
         .iter()
-        .map(|(record, version)| {
+        .zip(&entry_comments)
+        .map(|((record, version), comments)| {
             let mut event = audit_event(actor, now, AuditAction::Create, "result.enter");
             event.patient_id = Some(patient.id);
             event.department_id = Some(request.department_id);
@@ -519,16 +515,47 @@ pub async fn enter(
                     "delta": record.delta_outcome,
                     "instrument": record.instrument_id.map(|id| id.to_string()),
                     "comment": record.comment,
+                    "comments": comments,
                 })
                 .to_string(),
             );
             event
         })
         .collect();
+    let calculated =
+        calculate_lines(ctx, &request, &patient, &slots, &mut records, &delta_rule).await?;
+    for (record, version, derivation) in &calculated {
+        let mut event = audit_event(actor, now, AuditAction::Create, "result.calculate");
+        event.patient_id = Some(patient.id);
+        event.department_id = Some(request.department_id);
+        event.entity_type = Some("Result".into());
+        event.entity_id = Some(record.id.to_string());
+        event.after = Some(
+            json!({
+                "accession": request.accession,
+                "investigation": version.definition.parts().code.as_str(),
+                "version": record.investigation_version,
+                "value": record.value_text,
+                "value_number": record.value_number,
+                "unit": record.unit,
+                "flag": record.flag,
+                "reference_low": record.reference_low,
+                "reference_high": record.reference_high,
+                "calculation": derivation,
+            })
+            .to_string(),
+        );
+        events.push(event);
+    }
+    records.extend(
+        calculated
+            .into_iter()
+            .map(|(record, version, _)| (record, version)),
+    );
     let records: Vec<NewResultRecord> = records.into_iter().map(|(record, _)| record).collect();
     match ctx
         .store
-        .record_results(&records, &ready_codes(), &events)
+        .record_results_with_comments(&records, &result_comments, &ready_codes(), &events)
         .await
     {
         Ok(()) => Ok(records.len()),

@@ -5,8 +5,11 @@
 //! is refused and the refusal recorded; an amendment keeps the old version,
 //! marks the report amended and notifies the department's practitioners.
 
+use std::collections::HashMap;
+
 use benchwork_domain::audit::{AuditAction, AuditOutcome};
 use benchwork_domain::ids::NotificationId;
+use benchwork_domain::patient::age_in_years;
 use benchwork_domain::reference::{AgeBand, ReferenceInterval, flag};
 use benchwork_domain::result::{ResultId, parse_value};
 use benchwork_domain::result_state::{
@@ -21,6 +24,9 @@ use benchwork_store::{
 use jiff::Timestamp;
 use serde_json::json;
 
+use crate::calculated::{InputValue, derive};
+use crate::comments::{comments_json, new_comments, parse_result_comments};
+use crate::results::{age_and_sex, today};
 use crate::{Actor, AppError, AppResult, Ctx, FieldError, audit_event, new_uuid, require};
 
 /// How many results each queue shows.
@@ -140,6 +146,10 @@ pub struct AmendmentInput {
     pub value: String,
     /// Why.
     pub reason: String,
+    /// Codes of the department's comment library to add to the new version.
+    pub comment_codes: Vec<String>,
+    /// Free-text comment to add to the new version.
+    pub comment: String,
 }
 
 /// Amends a released result: a new version with a mandatory reason. The old
@@ -179,27 +189,27 @@ pub async fn amend_result_value(
             None
         }
     };
+    let library = ctx.store.active_comment_codes(record.department_id).await?;
+    let comments = parse_result_comments(
+        &library,
+        &input.comment_codes,
+        &input.comment,
+        "comment_codes",
+        "comment",
+        &mut errors,
+    );
     let (Some(value), Some(reason), true) = (value, reason, errors.is_empty()) else {
         return Err(AppError::Invalid(errors));
     };
+    let critical = parts.critical_limits.as_ref().map(|limits| limits.limits);
     let new_flag = value.number().and_then(|number| {
-        let interval = match (record.reference_low, record.reference_high) {
-            (None, None) => None,
-            (low, high) => AgeBand::new(0, None).ok().and_then(|band| {
-                ReferenceInterval::new(
-                    low,
-                    high,
-                    None,
-                    band,
-                    record.reference_source.as_deref().unwrap_or("as applied"),
-                )
-                .ok()
-            }),
-        };
-        let critical = parts.critical_limits.as_ref().map(|limits| limits.limits);
-        flag(number, interval.as_ref(), critical.as_ref())
-            .code()
-            .map(str::to_owned)
+        flag_as_applied(
+            number,
+            record.reference_low,
+            record.reference_high,
+            record.reference_source.as_deref(),
+            critical,
+        )
     });
     let now = ctx.now();
     let amended = amend_result(released, actor.id, now, reason);
@@ -247,12 +257,190 @@ pub async fn amend_result_value(
         value_number: value.number(),
         flag: new_flag,
     };
+    let mut notification = notification;
+    let mut writes = vec![write];
+    let mut events = vec![event];
+    if let Some(number) = value.number() {
+        for (write, event, line) in
+            recalculate(ctx, actor, &record, number, unit_of(parts), now).await?
+        {
+            notification.body.push_str(&format!(" {line}"));
+            writes.push(write);
+            events.push(event);
+        }
+    }
+    if let Some(event) = events.first_mut()
+        && !comments.is_empty()
+    {
+        let mut after: serde_json::Value =
+            serde_json::from_str(event.after.as_deref().unwrap_or("{}"))
+                .map_err(|error| AppError::Internal(error.into()))?;
+        after["comments"] = comments_json(&comments);
+        event.after = Some(after.to_string());
+    }
+    let result_comments = new_comments(record.id, new_version, &comments, actor.id, now);
     ctx.store
-        .save_amendment(&write, &[notification], &[event])
+        .save_amendments(&writes, &result_comments, &[notification], &events)
         .await
         .map_err(changed_meanwhile)?;
     Ok((record, new_version))
 }
+
+fn unit_of(parts: &benchwork_domain::catalogue::InvestigationParts) -> Option<String> {
+    match &parts.result_type {
+        benchwork_domain::catalogue::ResultType::Numeric { unit, .. } => Some(unit.clone()),
+        _ => None,
+    }
+}
+
+/// The flag of a new value against the interval copied into the result
+/// when it was produced and the version's critical limits.
+fn flag_as_applied(
+    number: f64,
+    low: Option<f64>,
+    high: Option<f64>,
+    source: Option<&str>,
+    critical: Option<benchwork_domain::reference::CriticalLimits>,
+) -> Option<String> {
+    let interval = match (low, high) {
+        (None, None) => None,
+        (low, high) => AgeBand::new(0, None).ok().and_then(|band| {
+            ReferenceInterval::new(low, high, None, band, source.unwrap_or("as applied")).ok()
+        }),
+    };
+    flag(number, interval.as_ref(), critical.as_ref())
+        .code()
+        .map(str::to_owned)
+}
+
+/// The amendments of the calculated results of the request that use the
+/// amended input: each recalculated with the new input value, as an
+/// amendment with the reason "input amended", by the same person, to be
+/// written in the input's transaction. A calculated result not yet
+/// released cannot be amended, so the input's amendment is refused until
+/// it is; so is a new value the formula refuses.
+async fn recalculate(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: &ResultReviewRecord,
+    number: f64,
+    unit: Option<String>,
+    now: Timestamp,
+) -> AppResult<Vec<(AmendmentWrite, benchwork_domain::audit::AuditEvent, String)>> {
+    let request = ctx.store.get_request(&input.accession, actor.id).await?;
+    let patient = ctx.store.get_patient(request.patient_id).await?;
+    let results = ctx.store.list_results(request.id).await?;
+    let mut inputs: HashMap<String, InputValue> = results
+        .iter()
+        .map(|result| {
+            (
+                result.code.clone(),
+                Some((result.value_number, result.unit.clone())),
+            )
+        })
+        .collect();
+    inputs.insert(input.code.clone(), Some((Some(number), unit)));
+    let (dob, sex) = age_and_sex(&patient);
+    let age_years = dob.map(|dob| age_in_years(dob, today(ctx)));
+    let mut out = Vec::new();
+    for slot in ctx.store.list_result_slots(request.id).await? {
+        let version = ctx
+            .store
+            .get_investigation_version(slot.investigation_id, slot.investigation_version)
+            .await?;
+        let parts = version.definition.parts();
+        let Some(calculation) = &parts.calculation else {
+            continue;
+        };
+        if !calculation
+            .inputs
+            .iter()
+            .any(|code| code.as_str() == input.code)
+        {
+            continue;
+        }
+        let Some(existing) = results
+            .iter()
+            .find(|result| result.position == slot.position)
+        else {
+            continue;
+        };
+        let (calculated, state) = load(ctx, actor, &existing.id.to_string()).await?;
+        let released = state.into_released().map_err(|_| {
+            AppError::Conflict(format!(
+                "{} is calculated from {} and has not been authorised yet: authorise {} first, so that its recalculation is recorded as an amendment",
+                calculated.code, input.code, calculated.code
+            ))
+        })?;
+        let (value, derivation) =
+            derive(calculation, &inputs, age_years, sex).map_err(|reason| {
+                AppError::invalid(
+                    "value",
+                    format!(
+                        "{} cannot be recalculated from this value: {reason}",
+                        calculated.code
+                    ),
+                )
+            })?;
+        let places = match &parts.result_type {
+            benchwork_domain::catalogue::ResultType::Numeric { decimal_places, .. } => {
+                *decimal_places
+            }
+            _ => 0,
+        };
+        let value_text = calculation.formula.display(value, places);
+        let new_flag = flag_as_applied(
+            value,
+            calculated.reference_low,
+            calculated.reference_high,
+            calculated.reference_source.as_deref(),
+            parts.critical_limits.as_ref().map(|limits| limits.limits),
+        );
+        let reason = AmendmentReason::parse(INPUT_AMENDED)
+            .map_err(|error| AppError::Internal(anyhow::anyhow!("{error}")))?;
+        let amended = amend_result(released, actor.id, now, reason);
+        let mut event = result_event(actor, now, "result.amend", &calculated);
+        event.detail = Some(format!("recalculated because {} was amended", input.code));
+        event.before = Some(
+            json!({ "value": calculated.value_text, "flag": calculated.flag, "version": calculated.version, "status": calculated.status })
+                .to_string(),
+        );
+        event.after = Some(
+            json!({
+                "value": value_text,
+                "value_number": value,
+                "flag": new_flag,
+                "version": amended.version,
+                "status": "amended",
+                "reason": INPUT_AMENDED,
+                "calculation": derivation,
+                "accession": calculated.accession,
+                "investigation": calculated.code,
+            })
+            .to_string(),
+        );
+        let line = format!(
+            "{} recalculated from {} to {} ({INPUT_AMENDED}).",
+            calculated.code, calculated.value_text, value_text
+        );
+        out.push((
+            AmendmentWrite {
+                amended,
+                request_id: calculated.request_id,
+                value_text,
+                value_number: Some(value),
+                flag: new_flag,
+            },
+            event,
+            line,
+        ));
+    }
+    Ok(out)
+}
+
+/// The reason recorded on a calculated result recalculated because an
+/// input was amended.
+pub const INPUT_AMENDED: &str = "input amended";
 
 /// The verification state, the replaced versions and when the report was
 /// amended, for a request the actor has already been allowed to read.

@@ -42,6 +42,17 @@ pub enum CalculationError {
     /// The formula's version is empty or too long.
     #[error("enter the formula's version (up to 100 characters)")]
     InvalidVersion,
+    /// eGFR needs the patient's age.
+    #[error("cannot calculate eGFR without the patient's date of birth")]
+    AgeRequired,
+    /// The formula was given the wrong number of inputs.
+    #[error("the formula needs {expected} inputs but was given {given}: check the test definition")]
+    WrongInputs {
+        /// How many the formula takes.
+        expected: usize,
+        /// How many were given.
+        given: usize,
+    },
     /// The inputs are positive but the formula gives zero or less, which no
     /// real sample can have.
     #[error(
@@ -189,6 +200,106 @@ pub fn adjusted_calcium(
         return Err(CalculationError::NotPositiveResult);
     }
     Ok(adjusted)
+}
+
+coded_enum!(
+    /// A formula of the tested set that a catalogue investigation can be
+    /// calculated by. The code is stored with the investigation's version.
+    CalculationFormula {
+        /// eGFR by CKD-EPI 2009 creatinine without the race coefficient.
+        EgfrCkdEpi2009 => ("egfr-ckd-epi-2009", "eGFR, CKD-EPI 2009 creatinine (no race coefficient)"),
+        /// Albumin-adjusted calcium, Payne form.
+        AdjustedCalciumPayne => ("adjusted-calcium-payne", "Albumin-adjusted calcium (Payne)"),
+    }
+);
+
+/// One input a formula needs: what it is and the unit it must be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormulaInput {
+    /// What the input is, in words: `creatinine`.
+    pub what: &'static str,
+    /// The UCUM unit the input result must be in.
+    pub unit: &'static str,
+}
+
+impl CalculationFormula {
+    /// The inputs, in the order [`calculate`] takes them.
+    pub fn inputs(self) -> &'static [FormulaInput] {
+        match self {
+            CalculationFormula::EgfrCkdEpi2009 => &[FormulaInput {
+                what: "creatinine",
+                unit: "umol/L",
+            }],
+            CalculationFormula::AdjustedCalciumPayne => &[
+                FormulaInput {
+                    what: "calcium",
+                    unit: "mmol/L",
+                },
+                FormulaInput {
+                    what: "albumin",
+                    unit: "g/L",
+                },
+            ],
+        }
+    }
+
+    /// The UCUM unit of the result.
+    pub fn unit(self) -> &'static str {
+        match self {
+            CalculationFormula::EgfrCkdEpi2009 => EGFR_CKD_EPI_2009.unit,
+            CalculationFormula::AdjustedCalciumPayne => AdjustedCalciumFormula::UNIT,
+        }
+    }
+
+    /// The exact equation and variant, as the result records it.
+    pub fn version(self) -> String {
+        match self {
+            CalculationFormula::EgfrCkdEpi2009 => EGFR_CKD_EPI_2009.version.to_owned(),
+            CalculationFormula::AdjustedCalciumPayne => AdjustedCalciumFormula::payne().version,
+        }
+    }
+
+    /// The value as reported: UK laboratories report an eGFR above 90 as
+    /// ">90" (NICE NG203, KDIGO 2012: no finer distinction is meaningful
+    /// there); everything else is rounded to the catalogue's decimal places.
+    pub fn display(self, value: f64, decimal_places: u8) -> String {
+        match self {
+            CalculationFormula::EgfrCkdEpi2009 if value > EGFR_REPORTED_CEILING => {
+                format!(">{EGFR_REPORTED_CEILING:.0}")
+            }
+            _ => format!("{value:.prec$}", prec = usize::from(decimal_places)),
+        }
+    }
+}
+
+/// Above this eGFR the result is reported as ">90".
+pub const EGFR_REPORTED_CEILING: f64 = 90.0;
+
+/// Calculates `formula` from its inputs, given in the order of
+/// [`CalculationFormula::inputs`], at full precision. `age_years` (whole
+/// years at collection) and `sex` are used by eGFR only; `None` for the age
+/// refuses eGFR. Refuses a wrong number of inputs rather than guess.
+pub fn calculate(
+    formula: CalculationFormula,
+    inputs: &[f64],
+    age_years: Option<i32>,
+    sex: ReferenceSex,
+) -> Result<f64, CalculationError> {
+    if inputs.len() != formula.inputs().len() {
+        return Err(CalculationError::WrongInputs {
+            expected: formula.inputs().len(),
+            given: inputs.len(),
+        });
+    }
+    match formula {
+        CalculationFormula::EgfrCkdEpi2009 => {
+            let age_years = age_years.ok_or(CalculationError::AgeRequired)?;
+            egfr_ckd_epi_2009(inputs[0], age_years, sex)
+        }
+        CalculationFormula::AdjustedCalciumPayne => {
+            adjusted_calcium(inputs[0], inputs[1], &AdjustedCalciumFormula::payne())
+        }
+    }
 }
 
 fn check_positive(value: f64, input: &'static str) -> Result<(), CalculationError> {
@@ -408,5 +519,97 @@ mod tests {
             ..AdjustedCalciumFormula::payne()
         };
         assert_eq!(formula.validate(), Err(CalculationError::InvalidVersion));
+    }
+
+    fn check_dispatch(
+        formula: CalculationFormula,
+        inputs: &[f64],
+        age: Option<i32>,
+        sex: ReferenceSex,
+        expected: Result<&str, CalculationError>,
+    ) {
+        let decimal_places = match formula {
+            CalculationFormula::EgfrCkdEpi2009 => 0,
+            CalculationFormula::AdjustedCalciumPayne => 2,
+        };
+        assert_eq!(
+            calculate(formula, inputs, age, sex)
+                .map(|value| formula.display(value, decimal_places)),
+            expected.map(str::to_owned),
+            "{formula:?} {inputs:?} {age:?} {sex:?}"
+        );
+    }
+
+    #[test]
+    fn dispatch_gives_egfr_69_for_a_woman_of_60_with_creatinine_80() {
+        use CalculationFormula::EgfrCkdEpi2009 as F;
+        check_dispatch(F, &[80.0], Some(60), ReferenceSex::Female, Ok("69"));
+    }
+    #[test]
+    fn dispatch_reports_an_egfr_above_90_as_more_than_90() {
+        use CalculationFormula::EgfrCkdEpi2009 as F;
+        check_dispatch(F, &[80.0], Some(60), ReferenceSex::Male, Ok(">90"));
+        check_dispatch(F, &[50.0], Some(30), ReferenceSex::Female, Ok(">90"));
+    }
+    #[test]
+    fn dispatch_reports_an_egfr_of_exactly_90_as_a_number() {
+        assert_eq!(CalculationFormula::EgfrCkdEpi2009.display(90.0, 0), "90");
+        assert_eq!(CalculationFormula::EgfrCkdEpi2009.display(90.4, 0), ">90");
+    }
+    #[test]
+    fn dispatch_refuses_egfr_under_18() {
+        use CalculationFormula::EgfrCkdEpi2009 as F;
+        check_dispatch(
+            F,
+            &[80.0],
+            Some(17),
+            ReferenceSex::Male,
+            Err(CalculationError::NotAdult { age_years: 17 }),
+        );
+    }
+    #[test]
+    fn dispatch_refuses_egfr_without_an_age() {
+        use CalculationFormula::EgfrCkdEpi2009 as F;
+        check_dispatch(
+            F,
+            &[80.0],
+            None,
+            ReferenceSex::Male,
+            Err(CalculationError::AgeRequired),
+        );
+    }
+    #[test]
+    fn dispatch_gives_adjusted_calcium_from_calcium_and_albumin() {
+        use CalculationFormula::AdjustedCalciumPayne as F;
+        check_dispatch(F, &[2.10, 30.0], None, ReferenceSex::Unknown, Ok("2.30"));
+    }
+    #[test]
+    fn dispatch_refuses_the_wrong_number_of_inputs() {
+        use CalculationFormula::AdjustedCalciumPayne as F;
+        check_dispatch(
+            F,
+            &[2.10],
+            None,
+            ReferenceSex::Unknown,
+            Err(CalculationError::WrongInputs {
+                expected: 2,
+                given: 1,
+            }),
+        );
+    }
+    #[test]
+    fn formula_codes_round_trip_and_name_their_input_units() {
+        for formula in CalculationFormula::ALL {
+            assert_eq!(CalculationFormula::parse(formula.code()), Some(*formula));
+        }
+        assert_eq!(
+            CalculationFormula::EgfrCkdEpi2009.inputs()[0].unit,
+            "umol/L"
+        );
+        assert_eq!(
+            CalculationFormula::AdjustedCalciumPayne.inputs()[1].unit,
+            "g/L"
+        );
+        assert_eq!(CalculationFormula::parse("egfr-ckd-epi-2021"), None);
     }
 }

@@ -13,6 +13,7 @@
 
 use std::fmt;
 
+use crate::calculation::CalculationFormula;
 use crate::incident::has_control_characters;
 use crate::reference::{CriticalLimits, ReferenceInterval};
 
@@ -107,6 +108,28 @@ pub enum CatalogueError {
     /// An age that is not a number of days, weeks or years.
     #[error("enter an age as days, weeks or years, for example 28d, 6w or 18y")]
     InvalidAge,
+    /// A formula code that is not in the tested set.
+    #[error("select a formula from the list")]
+    UnknownFormula,
+    /// A calculated investigation that is not numeric in the formula's unit.
+    #[error("a calculated investigation must be numeric in the formula's unit ({unit})")]
+    CalculationUnit {
+        /// The unit the formula gives.
+        unit: &'static str,
+    },
+    /// Inputs that do not match the formula.
+    #[error(
+        "enter the {expected} input investigation codes the formula needs ({what}), in that order, separated by commas"
+    )]
+    CalculationInputs {
+        /// How many.
+        expected: usize,
+        /// What they are, in words.
+        what: String,
+    },
+    /// An investigation calculated from itself.
+    #[error("a calculated investigation cannot be one of its own inputs")]
+    CalculationFromItself,
     /// A panel without members.
     #[error("a panel needs at least one investigation")]
     EmptyPanel,
@@ -139,6 +162,8 @@ impl CatalogueError {
             InvalidCompetencyCode => "competency_code",
             InvalidSopCode => "sop_code",
             InvalidAge => "age",
+            UnknownFormula | CalculationUnit { .. } => "calculation",
+            CalculationInputs { .. } | CalculationFromItself => "calculation_inputs",
             EmptyPanel | DuplicateMember(_) => "members",
         }
     }
@@ -486,6 +511,19 @@ impl SpecimenRequirement {
     }
 }
 
+/// How a calculated investigation is produced: a formula of the tested set
+/// ([`CalculationFormula`]) and the investigations whose results are its
+/// inputs, by catalogue code, in the formula's order. A calculated
+/// investigation is never entered by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calculation {
+    /// The formula.
+    pub formula: CalculationFormula,
+    /// The input investigations' codes, in the order of
+    /// [`CalculationFormula::inputs`].
+    pub inputs: Vec<CatalogueCode>,
+}
+
 /// Critical limits with the document they come from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourcedCriticalLimits {
@@ -531,6 +569,9 @@ pub struct InvestigationParts {
     pub competency_code: Option<String>,
     /// The SOP the work follows.
     pub sop_code: Option<String>,
+    /// For a calculated investigation, its formula and inputs; `None` for
+    /// one whose results are measured or typed.
+    pub calculation: Option<Calculation>,
 }
 
 /// One version of an investigation's definition.
@@ -566,6 +607,36 @@ impl InvestigationDefinition {
                 || parts.critical_limits.is_some())
         {
             errors.push(CatalogueError::LimitsNeedNumericResult);
+        }
+        if let Some(calculation) = &parts.calculation {
+            let formula = calculation.formula;
+            let unit_matches = matches!(
+                &parts.result_type,
+                ResultType::Numeric { unit, .. } if unit == formula.unit()
+            );
+            if !unit_matches {
+                errors.push(CatalogueError::CalculationUnit {
+                    unit: formula.unit(),
+                });
+            }
+            let expected = formula.inputs();
+            let distinct = calculation
+                .inputs
+                .iter()
+                .enumerate()
+                .all(|(idx, code)| !calculation.inputs[..idx].contains(code));
+            if calculation.inputs.len() != expected.len() || !distinct {
+                errors.push(CatalogueError::CalculationInputs {
+                    expected: expected.len(),
+                    what: expected
+                        .iter()
+                        .map(|input| format!("{} in {}", input.what, input.unit))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            } else if calculation.inputs.contains(&parts.code) {
+                errors.push(CatalogueError::CalculationFromItself);
+            }
         }
         if let Some(critical) = &mut parts.critical_limits {
             critical.source = critical.source.trim().to_owned();
@@ -981,7 +1052,67 @@ mod tests {
             consent_required: false,
             competency_code: Some("BS-CHEM-01".into()),
             sop_code: Some("SOP-BS-014".into()),
+            calculation: None,
         }
+    }
+
+    fn egfr() -> InvestigationParts {
+        InvestigationParts {
+            code: CatalogueCode::parse("EGFR").unwrap(),
+            name: "eGFR".into(),
+            loinc: Some(LoincCode::parse("62238-1").unwrap()),
+            result_type: ResultType::numeric("mL/min/{1.73_m2}", 0).unwrap(),
+            reportable_range: None,
+            reference_intervals: Vec::new(),
+            critical_limits: None,
+            calculation: Some(Calculation {
+                formula: CalculationFormula::EgfrCkdEpi2009,
+                inputs: vec![CatalogueCode::parse("CREA").unwrap()],
+            }),
+            ..potassium()
+        }
+    }
+
+    #[test]
+    fn a_calculated_investigation_with_its_inputs_is_accepted() {
+        assert!(InvestigationDefinition::new(egfr()).is_ok());
+    }
+    #[test]
+    fn a_calculated_investigation_needs_the_formulas_unit() {
+        let mut parts = egfr();
+        parts.result_type = ResultType::numeric("mL/min", 0).unwrap();
+        assert_eq!(
+            InvestigationDefinition::new(parts).unwrap_err(),
+            vec![CatalogueError::CalculationUnit {
+                unit: "mL/min/{1.73_m2}"
+            }]
+        );
+    }
+    #[test]
+    fn a_calculated_investigation_needs_as_many_inputs_as_its_formula() {
+        let mut parts = egfr();
+        parts.calculation = Some(Calculation {
+            formula: CalculationFormula::EgfrCkdEpi2009,
+            inputs: vec![
+                CatalogueCode::parse("CREA").unwrap(),
+                CatalogueCode::parse("ALB").unwrap(),
+            ],
+        });
+        let errors = InvestigationDefinition::new(parts).unwrap_err();
+        assert_eq!(errors[0].field(), "calculation_inputs");
+        assert!(errors[0].to_string().contains("creatinine in umol/L"));
+    }
+    #[test]
+    fn a_calculated_investigation_cannot_be_its_own_input() {
+        let mut parts = egfr();
+        parts.calculation = Some(Calculation {
+            formula: CalculationFormula::EgfrCkdEpi2009,
+            inputs: vec![CatalogueCode::parse("EGFR").unwrap()],
+        });
+        assert_eq!(
+            InvestigationDefinition::new(parts).unwrap_err(),
+            vec![CatalogueError::CalculationFromItself]
+        );
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub mod audit;
 pub mod barcode;
 pub mod calculation;
 pub mod catalogue;
+pub mod comment;
 pub mod consent;
 pub mod ids;
 pub mod incident;

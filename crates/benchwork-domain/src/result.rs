@@ -1,6 +1,5 @@
 //! Result entry: what a typed value may be, how it is shown, and the
-//! defaults used for delta checks and calculated comments (DOMAIN.md 3.2,
-//! 3.3; issue 3 item 5).
+//! default used for delta checks (issue 3 item 5).
 //!
 //! A numeric value is kept exactly as typed alongside the number parsed from
 //! it; display rounds to the catalogue's decimal places. Values the method
@@ -8,10 +7,8 @@
 //! sample can have (a negative concentration) are refused with what to do,
 //! never stored.
 
-use crate::calculation::{EGFR_CKD_EPI_2009, egfr_ckd_epi_2009};
 use crate::catalogue::{ReportableRange, ResultType};
 use crate::incident::has_control_characters;
-use crate::patient::ReferenceSex;
 use crate::reference::{DeltaRule, ReferenceError};
 
 id_type!(
@@ -196,20 +193,6 @@ pub fn default_delta_rule() -> Result<DeltaRule, ReferenceError> {
     DeltaRule::new(None, Some(DEFAULT_DELTA_PERCENT), DEFAULT_DELTA_WINDOW_DAYS)
 }
 
-/// The comment derived from a creatinine result: eGFR by CKD-EPI 2009 to
-/// whole numbers, or why none is given (a child, unknown sex).
-pub fn egfr_comment(creatinine_umol_l: f64, age_years: i32, sex: ReferenceSex) -> String {
-    match egfr_ckd_epi_2009(creatinine_umol_l, age_years, sex) {
-        Ok(egfr) => format!(
-            "{} {} mL/min/1.73m2 ({})",
-            EGFR_CKD_EPI_2009.name,
-            display_number(egfr, 0),
-            EGFR_CKD_EPI_2009.version
-        ),
-        Err(error) => format!("eGFR not reported: {error}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,17 +272,6 @@ mod tests {
         assert_eq!(display_number(4.25, 1), "4.2");
         assert_eq!(display_number(68.97, 0), "69");
         assert_eq!(display_number(2.3, 2), "2.30");
-    }
-
-    #[test]
-    fn egfr_comment_for_a_woman_of_60_with_creatinine_80_is_69() {
-        let comment = egfr_comment(80.0, 60, ReferenceSex::Female);
-        assert!(
-            comment.starts_with("eGFR (CKD-EPI creatinine) 69 "),
-            "{comment}"
-        );
-        let child = egfr_comment(80.0, 12, ReferenceSex::Female);
-        assert!(child.starts_with("eGFR not reported"), "{child}");
     }
 
     #[test]

@@ -9,10 +9,11 @@
 //! the rules fails loudly instead of flagging results wrongly.
 
 use benchwork_domain::audit::AuditEvent;
+use benchwork_domain::calculation::CalculationFormula;
 use benchwork_domain::catalogue::{
-    CatalogueCode, Discipline, InvestigationDefinition, InvestigationId, InvestigationParts,
-    LoincCode, PanelDefinition, PanelId, ReportableRange, ResultType, SnomedCode,
-    SourcedCriticalLimits, SpecimenRequirement, Turnaround,
+    Calculation, CatalogueCode, Discipline, InvestigationDefinition, InvestigationId,
+    InvestigationParts, LoincCode, PanelDefinition, PanelId, ReportableRange, ResultType,
+    SnomedCode, SourcedCriticalLimits, SpecimenRequirement, Turnaround,
 };
 use benchwork_domain::ids::UserId;
 use benchwork_domain::patient::ReferenceSex;
@@ -83,7 +84,7 @@ macro_rules! select_version {
         "SELECT i.id, i.code, i.current_version, v.version, v.name, v.loinc, v.snomed, v.discipline, v.method, \
          v.result_type, v.unit, v.decimal_places, v.coded_values, v.reportable_low, v.reportable_high, \
          v.reference_intervals, v.critical_limits, v.specimen_type, v.container, v.tat_routine_minutes, \
-         v.tat_urgent_minutes, v.consent_required, v.competency_code, v.sop_code, v.created_by, \
+         v.tat_urgent_minutes, v.consent_required, v.competency_code, v.sop_code, v.calculation, v.calculation_inputs, v.created_by, \
          u.display_name AS created_by_name, v.created_at \
          FROM investigation i JOIN investigation_version v ON v.investigation_id = i.id \
          JOIN app_user u ON u.id = v.created_by"
@@ -240,6 +241,7 @@ fn version_from_row(row: &(impl RowExt + FloatColumn)) -> StoreResult<Investigat
         consent_required: row.int("consent_required")? != 0,
         competency_code: row.opt_text("competency_code")?,
         sop_code: row.opt_text("sop_code")?,
+        calculation: calculation_from_row(row)?,
     })
     .map_err(|errors| corrupt("definition", format!("{errors:?}")))?;
     Ok(InvestigationVersionRecord {
@@ -251,6 +253,23 @@ fn version_from_row(row: &(impl RowExt + FloatColumn)) -> StoreResult<Investigat
         created_by_name: row.text("created_by_name")?,
         created_at: row.at("created_at")?,
     })
+}
+
+fn calculation_from_row(row: &impl RowExt) -> StoreResult<Option<Calculation>> {
+    let Some(code) = row.opt_text("calculation")? else {
+        return Ok(None);
+    };
+    let formula = CalculationFormula::parse(&code).ok_or_else(|| corrupt("calculation", &code))?;
+    let inputs: Vec<String> =
+        serde_json::from_str(&row.opt_text("calculation_inputs")?.unwrap_or_default())
+            .map_err(|error| corrupt("calculation inputs", error))?;
+    let inputs = inputs
+        .iter()
+        .map(|code| {
+            CatalogueCode::parse(code).map_err(|error| corrupt("calculation inputs", error))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Some(Calculation { formula, inputs }))
 }
 
 /// Inserts one version row inside a transaction.
@@ -276,8 +295,9 @@ macro_rules! insert_version {
             "INSERT INTO investigation_version (investigation_id, version, name, loinc, snomed, discipline, method, \
              result_type, unit, decimal_places, coded_values, reportable_low, reportable_high, reference_intervals, \
              critical_limits, specimen_type, container, tat_routine_minutes, tat_urgent_minutes, consent_required, \
-             competency_code, sop_code, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+             competency_code, sop_code, created_by, created_at, calculation, calculation_inputs) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+             $25, $26)",
         )
         .bind($id.0)
         .bind($version)
@@ -303,6 +323,10 @@ macro_rules! insert_version {
         .bind(parts.sop_code.as_deref())
         .bind($by.0)
         .bind(micros($at))
+        .bind(parts.calculation.as_ref().map(|calculation| calculation.formula.code()))
+        .bind(parts.calculation.as_ref().map(|calculation| {
+            json!(calculation.inputs.iter().map(|code| code.as_str()).collect::<Vec<_>>()).to_string()
+        }))
         .execute(&mut *$tx)
         .await?;
     }};

@@ -23,6 +23,7 @@ use sqlx::{PgPool, SqlitePool};
 
 mod audit;
 mod catalogue;
+mod comments;
 mod incidents;
 mod jobs;
 mod notifications;
@@ -41,6 +42,9 @@ mod panels;
 
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
+pub use comments::{
+    CommentCodeRecord, NewCommentCodeRecord, NewResultComment, ResultCommentRecord,
+};
 pub use incidents::{IncidentFilter, IncidentLinkRecord, IncidentRecord, NewIncidentRecord};
 pub use instruments::{INSTRUMENT_CHANGED, InstrumentUpdate};
 pub use jobs::{ClaimedJob, JobRecord, NewJob};

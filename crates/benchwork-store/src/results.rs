@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use sqlx::Row;
 
 use crate::audit::insert_events;
+use crate::comments::{NewResultComment, insert_result_comments};
 use crate::row::RowExt;
 use crate::{Store, StoreError, StoreResult, in_tx, micros, on_pool};
 
@@ -346,6 +347,19 @@ impl Store {
         allowed_statuses: &[&str],
         events: &[AuditEvent],
     ) -> StoreResult<()> {
+        self.record_results_with_comments(results, &[], allowed_statuses, events)
+            .await
+    }
+
+    /// [`Store::record_results`], adding comments to the new results in the
+    /// same transaction.
+    pub async fn record_results_with_comments(
+        &self,
+        results: &[NewResultRecord],
+        comments: &[NewResultComment],
+        allowed_statuses: &[&str],
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
         in_tx!(self, |tx| {
             for result in results {
                 let status: Option<String> = sqlx::query_scalar(
@@ -403,6 +417,7 @@ impl Store {
                 )
                 .await?;
             }
+            insert_result_comments!(tx, comments);
             insert_events!(tx, events);
         });
         Ok(())
@@ -460,7 +475,8 @@ impl Store {
 
     /// Request lines of the viewer's departments awaiting a result whose
     /// specimen is in one of `statuses` (or that have no specimen): urgent
-    /// first, then oldest first.
+    /// first, then oldest first. Calculated lines are left out: they are
+    /// produced from their inputs, never entered.
     pub async fn worklist(
         &self,
         viewer: UserId,
@@ -480,7 +496,7 @@ impl Store {
                  JOIN investigation_version v ON v.investigation_id = ri.investigation_id AND v.version = ri.investigation_version \
                  LEFT JOIN specimen s ON s.id = ri.specimen_id \
                  LEFT JOIN result res ON res.request_id = ri.request_id AND res.position = ri.position \
-                 WHERE res.id IS NULL \
+                 WHERE res.id IS NULL AND v.calculation IS NULL \
                  AND (s.id IS NULL OR ',' || $2 || ',' LIKE '%,' || s.status || ',%') \
                  AND ($3 = '' OR r.department_id = $4) \
                  AND ($5 = '' OR v.discipline = $5) \

@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use sqlx::Row;
 
 use crate::audit::insert_events;
+use crate::comments::{NewResultComment, insert_result_comments};
 use crate::notifications::NewNotification;
 use crate::row::RowExt;
 use crate::{Store, StoreError, StoreResult, in_tx, micros, on_pool};
@@ -321,9 +322,25 @@ impl Store {
         notifications: &[NewNotification],
         events: &[AuditEvent],
     ) -> StoreResult<()> {
-        let amended = &amendment.amended;
+        self.save_amendments(std::slice::from_ref(amendment), &[], notifications, events)
+            .await
+    }
+
+    /// [`Store::save_amendment`] for several results at once (an input and
+    /// the calculated results recalculated from it), with comments added to
+    /// the new versions, all in one transaction: nothing is written unless
+    /// every result is still released at its previous version.
+    pub async fn save_amendments(
+        &self,
+        amendments: &[AmendmentWrite],
+        comments: &[NewResultComment],
+        notifications: &[NewNotification],
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
         in_tx!(self, |tx| {
-            let n = sqlx::query(
+            for amendment in amendments {
+                let amended = &amendment.amended;
+                let n = sqlx::query(
                 "INSERT INTO result_version (result_id, version, value_text, value_number, flag, status, produced_by, \
                  analysed_at, verified_by, verified_at, authorised_by, authorised_at, amended_by, amended_at, \
                  amendment_reason, superseded_at, superseded_by, superseded_reason) \
@@ -339,10 +356,10 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if n != 1 {
-                return Err(conflict());
-            }
-            sqlx::query(
+                if n != 1 {
+                    return Err(conflict());
+                }
+                sqlx::query(
                 "UPDATE result SET value_text = $3, value_number = $4, flag = $5, status = 'amended', version = $6, \
                  amended_by = $7, amended_at = $8, amendment_reason = $9 WHERE id = $1 AND version = $2",
             )
@@ -357,13 +374,15 @@ impl Store {
             .bind(amended.reason.as_str())
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
-                "UPDATE lab_request SET report_amended_at = $2, updated_at = $2 WHERE id = $1",
-            )
-            .bind(amendment.request_id.0)
-            .bind(micros(amended.amended_at))
-            .execute(&mut *tx)
-            .await?;
+                sqlx::query(
+                    "UPDATE lab_request SET report_amended_at = $2, updated_at = $2 WHERE id = $1",
+                )
+                .bind(amendment.request_id.0)
+                .bind(micros(amended.amended_at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            insert_result_comments!(tx, comments);
             for notification in notifications {
                 sqlx::query(
                     "INSERT INTO notification (id, recipient_user_id, recipient_role, department_id, title, body, link, created_at) \
@@ -380,13 +399,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            crate::request_status::recompute(
-                &mut *tx,
-                amendment.request_id,
-                amended.amended_by,
-                amended.amended_at,
-            )
-            .await?;
+            for amendment in amendments {
+                crate::request_status::recompute(
+                    &mut *tx,
+                    amendment.request_id,
+                    amendment.amended.amended_by,
+                    amendment.amended.amended_at,
+                )
+                .await?;
+            }
             insert_events!(tx, events);
         });
         Ok(())

@@ -347,7 +347,8 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_admin::ConsentOut, crate::api_admin::ConsentOptionOut, crate::api_admin::ConsentsOut, crate::api_admin::ConsentIn,
         crate::api_admin::WorklistItemOut, crate::api_admin::QueueItemOut,
         benchwork_report::ReportDocument, benchwork_report::ReportPatient, benchwork_report::ReportRequest,
-        benchwork_report::ReportSpecimen, benchwork_report::ReportLine, benchwork_report::SignOff, benchwork_report::ReportAmendment)),
+        benchwork_report::ReportSpecimen, benchwork_report::ReportLine, benchwork_report::SignOff, benchwork_report::ReportAmendment,
+        crate::api_results::ResultCommentOut)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

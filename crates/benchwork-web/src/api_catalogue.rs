@@ -85,6 +85,11 @@ pub struct InvestigationOut {
     sop_code: Option<String>,
     reference_intervals: Vec<IntervalJson>,
     critical_limits: Option<CriticalJson>,
+    /// For a calculated investigation, the formula code
+    /// (`egfr-ckd-epi-2009`, `adjusted-calcium-payne`); null when measured.
+    calculation: Option<String>,
+    /// The formula's input investigation codes, in its order.
+    calculation_inputs: Vec<String>,
     created_by: String,
     created_at: String,
 }
@@ -147,6 +152,21 @@ impl From<&InvestigationVersionRecord> for InvestigationOut {
                 high: critical.limits.high(),
                 source: critical.source.clone(),
             }),
+            calculation: parts
+                .calculation
+                .as_ref()
+                .map(|calculation| calculation.formula.code().to_owned()),
+            calculation_inputs: parts
+                .calculation
+                .as_ref()
+                .map(|calculation| {
+                    calculation
+                        .inputs
+                        .iter()
+                        .map(|code| code.as_str().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default(),
             created_by: record.created_by_name.clone(),
             created_at: record.created_at.to_string(),
         }
@@ -194,6 +214,11 @@ pub struct InvestigationIn {
     /// On PUT: the version the change is based on; refused with 409 when
     /// another version has been made since.
     based_on_version: Option<i64>,
+    /// Formula code of a calculated investigation; null or absent when
+    /// measured.
+    calculation: Option<String>,
+    /// The formula's input investigation codes, in its order.
+    calculation_inputs: Vec<String>,
 }
 
 fn text<T: ToString>(value: Option<T>) -> String {
@@ -223,6 +248,8 @@ impl From<InvestigationIn> for InvestigationInput {
             consent_required: input.consent_required,
             competency_code: input.competency_code.unwrap_or_default(),
             sop_code: input.sop_code.unwrap_or_default(),
+            calculation: input.calculation.unwrap_or_default(),
+            calculation_inputs: input.calculation_inputs.join(", "),
             intervals: input
                 .reference_intervals
                 .into_iter()

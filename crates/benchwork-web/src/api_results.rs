@@ -1,13 +1,14 @@
 //! Results in the JSON API: record the results of a request's lines, the
 //! same use case as the entry form (validation, flags, delta checks and
-//! the audit trail), all in one transaction.
+//! the audit trail), all in one transaction. Calculated lines (eGFR,
+//! adjusted calcium) are produced from their inputs and refused as input.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use benchwork_app::results::{self, ResultInput};
-use benchwork_store::ResultRecord;
+use benchwork_store::{ResultCommentRecord, ResultRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -29,8 +30,10 @@ pub struct ResultIn {
     value: String,
     /// Instrument id, optional.
     instrument: String,
-    /// Free-text comment, optional.
+    /// Free-text comment, optional (plain text, up to 500 characters).
     comment: String,
+    /// Codes of the department's comment library to add (`HAEM`), optional.
+    comment_codes: Vec<String>,
 }
 
 /// Results to record for a request.
@@ -56,12 +59,48 @@ pub struct ResultOut {
     reference_source: Option<String>,
     /// passed, failed or not-applicable.
     delta: Option<String>,
-    /// Calculated comment (eGFR from creatinine).
+    /// For a calculated result, the formula, its version and the inputs;
+    /// on an input, why a calculated line using it was not calculated.
     derived_comment: Option<String>,
     instrument: Option<String>,
     /// measured, verified, final or amended.
     status: String,
+    /// The free-text comment typed at entry.
     comment: String,
+    /// Every comment on the result, coded and free text, oldest first.
+    comments: Vec<ResultCommentOut>,
+}
+
+/// A comment on a result.
+#[derive(Serialize, ToSchema)]
+pub struct ResultCommentOut {
+    /// The library code, absent for free text.
+    code: Option<String>,
+    text: String,
+    /// The result version it was added to.
+    result_version: i64,
+    by: String,
+    /// RFC 3339, UTC.
+    at: String,
+}
+
+impl ResultOut {
+    /// The result with its comments.
+    pub(crate) fn with_comments(result: &ResultRecord, comments: &[ResultCommentRecord]) -> Self {
+        let mut out = ResultOut::from(result);
+        out.comments = comments
+            .iter()
+            .filter(|comment| comment.result_id == result.id)
+            .map(|comment| ResultCommentOut {
+                code: comment.code.clone(),
+                text: comment.text.clone(),
+                result_version: comment.result_version,
+                by: comment.created_by_name.clone(),
+                at: comment.created_at.to_string(),
+            })
+            .collect();
+        out
+    }
 }
 
 impl From<&ResultRecord> for ResultOut {
@@ -80,6 +119,7 @@ impl From<&ResultRecord> for ResultOut {
             instrument: result.instrument_name.clone(),
             status: result.status.clone(),
             comment: result.comment.clone(),
+            comments: Vec::new(),
         }
     }
 }
@@ -103,13 +143,20 @@ pub(crate) async fn post_results(
             value: result.value,
             instrument: result.instrument,
             comment: result.comment,
+            comment_codes: result.comment_codes,
         })
         .collect();
     results::enter(&state.ctx, &actor, &accession, &inputs).await?;
     let view = benchwork_app::requests::get(&state.ctx, &actor, &accession).await?;
     let results = results::results_of(&state.ctx, &view.request).await?;
+    let comments = results::comments_of(&state.ctx, &view.request).await?;
     Ok((
         StatusCode::CREATED,
-        Json(results.iter().map(ResultOut::from).collect()),
+        Json(
+            results
+                .iter()
+                .map(|result| ResultOut::with_comments(result, &comments))
+                .collect(),
+        ),
     ))
 }

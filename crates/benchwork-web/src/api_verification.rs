@@ -51,6 +51,13 @@ pub struct AmendmentIn {
     value: String,
     /// Why the released result is changed (required).
     reason: String,
+    /// Codes of the department's comment library to add to the new
+    /// version, optional.
+    #[serde(default)]
+    comment_codes: Vec<String>,
+    /// Free-text comment to add to the new version, optional.
+    #[serde(default)]
+    comment: String,
 }
 
 /// Technically verifies a measured result. Verifying twice is 409.
@@ -80,6 +87,9 @@ pub(crate) async fn post_authorise(
 
 /// Amends a released result: a new version with a reason; the old version
 /// is kept, the report marked amended and the department notified.
+/// Calculated results using it are recalculated as amendments with the
+/// reason "input amended" (409 while one is not yet authorised). Comments
+/// may be added to the new version.
 #[utoipa::path(post, path = "/api/v1/results/{id}/amend", params(("id" = String, Path)), request_body = AmendmentIn,
     responses((status = 200, body = ResultStateOut), (status = 422, body = crate::api::Problem), (status = 409, body = crate::api::Problem), (status = 404, body = crate::api::Problem)))]
 pub(crate) async fn post_amend(
@@ -95,6 +105,8 @@ pub(crate) async fn post_amend(
         &AmendmentInput {
             value: input.value,
             reason: input.reason,
+            comment_codes: input.comment_codes,
+            comment: input.comment,
         },
     )
     .await?;

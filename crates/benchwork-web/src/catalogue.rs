@@ -463,6 +463,16 @@ fn form_page(signed_in: &SignedIn, form: FormState, editing: Option<(&str, &str)
         ("tat_urgent", "Turnaround target, urgent (minutes)", ""),
         ("competency_code", "Competency required", "Optional code"),
         ("sop_code", "Standard operating procedure", "Optional code"),
+        (
+            "calculation",
+            "Calculated by formula",
+            "Leave empty for a measured investigation; egfr-ckd-epi-2009 (eGFR, CKD-EPI 2009 without the race coefficient) or adjusted-calcium-payne (albumin-adjusted calcium)",
+        ),
+        (
+            "calculation_inputs",
+            "Inputs of the formula",
+            "Investigation codes in the formula's order, for example CREA for eGFR, or CA, ALB for adjusted calcium",
+        ),
     ]);
     FormPage {
         page: Page::new(title, signed_in, "catalogue", None).with_errors(form.has_errors()),
@@ -541,6 +551,8 @@ fn input_of(form: &FormState) -> InvestigationInput {
         critical_high: form.value("critical_high").into(),
         critical_source: form.value("critical_source").into(),
         based_on_version: form.value("based_on_version").into(),
+        calculation: form.value("calculation").into(),
+        calculation_inputs: form.value("calculation_inputs").into(),
     }
 }
 
@@ -569,6 +581,8 @@ fn form_of(input: &InvestigationInput, version: i64) -> FormState {
         ("critical_low", &input.critical_low),
         ("critical_high", &input.critical_high),
         ("critical_source", &input.critical_source),
+        ("calculation", &input.calculation),
+        ("calculation_inputs", &input.calculation_inputs),
     ] {
         form.set(field, value.clone());
     }

@@ -24,6 +24,7 @@ mod api_verification;
 mod assets;
 mod audit;
 mod catalogue;
+mod comments;
 pub mod error;
 mod forms;
 mod home;
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(turnaround::router())
         .merge(instruments::router())
         .merge(panels::router())
+        .merge(comments::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

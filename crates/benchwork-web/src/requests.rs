@@ -23,7 +23,8 @@ use benchwork_domain::result_state::ResultStatus;
 use benchwork_domain::staff::Permission;
 use benchwork_domain::time::display_london;
 use benchwork_store::{
-    PatientRecord, RequestRecord, ResultRecord, ResultReviewState, ResultVersionRecord,
+    PatientRecord, RequestRecord, ResultCommentRecord, ResultRecord, ResultReviewState,
+    ResultVersionRecord,
 };
 
 use crate::AppState;
@@ -364,6 +365,8 @@ pub(crate) struct ResultRow {
     pub can_amend: bool,
     /// Versions replaced by amendments, oldest first, one line each.
     pub history: Vec<String>,
+    /// Comments, coded and free text, oldest first, one line each.
+    pub comments: Vec<String>,
 }
 
 /// Adds the verification state, the permitted actions and the version
@@ -463,13 +466,13 @@ fn result_row(result: &ResultRecord) -> ResultRow {
         ));
     }
     notes.extend(result.derived_comment.clone());
-    if !result.comment.is_empty() {
-        notes.push(result.comment.clone());
-    }
     ResultRow {
         code: result.code.clone(),
         name: result.name.clone(),
+        // A value reported as a limit (an eGFR of ">90") is shown as
+        // reported, not as the number behind it.
         value: match result.value_number {
+            Some(_) if result.value_text.starts_with(['>', '<']) => result.value_text.clone(),
             Some(value) => shown(value),
             None => result.value_text.clone(),
         },
@@ -501,7 +504,34 @@ fn result_row(result: &ResultRecord) -> ResultRow {
         can_authorise: false,
         can_amend: false,
         history: Vec::new(),
+        comments: Vec::new(),
     }
+}
+
+fn with_comments(
+    mut row: ResultRow,
+    result: &ResultRecord,
+    comments: &[ResultCommentRecord],
+) -> ResultRow {
+    row.comments = comments
+        .iter()
+        .filter(|comment| comment.result_id == result.id)
+        .map(|comment| {
+            format!(
+                "{}{} ({}, {}, version {})",
+                comment
+                    .code
+                    .as_ref()
+                    .map(|code| format!("[{code}] "))
+                    .unwrap_or_default(),
+                comment.text,
+                comment.created_by_name,
+                display_london(comment.created_at),
+                comment.result_version
+            )
+        })
+        .collect();
+    row
 }
 
 #[derive(Template, WebTemplate)]
@@ -523,6 +553,11 @@ struct RequestPage {
     entry: Vec<EntryLine>,
     /// (id, name) of the department's instruments.
     instruments: Vec<(String, String)>,
+    /// (code, name, why not calculated) of calculated lines without a
+    /// result.
+    pending_calculations: Vec<(String, String, String)>,
+    /// (code, text) of the department's active library comments.
+    comment_library: Vec<(String, String)>,
 }
 
 async fn request_page(
@@ -539,6 +574,26 @@ async fn request_page(
         verification::review_of(&state.ctx, &view.request).await?;
     let status_history =
         benchwork_app::turnaround::status_history(&state.ctx, &view.request).await?;
+    let comments = results::comments_of(&state.ctx, &view.request).await?;
+    let pending_calculations =
+        benchwork_app::calculated::pending_calculations(&state.ctx, &view.request, &view.patient)
+            .await?
+            .into_iter()
+            .filter_map(|(code, reason)| {
+                let item = view.items.iter().find(|item| item.code == code)?;
+                Some((code, item.name.clone(), reason))
+            })
+            .collect();
+    let comment_library =
+        if actor.can(Permission::EnterResults) || actor.can(Permission::AuthoriseResults) {
+            benchwork_app::comments::active_library(&state.ctx, actor, view.request.department_id)
+                .await?
+                .into_iter()
+                .map(|entry| (entry.code, entry.text))
+                .collect()
+        } else {
+            Vec::new()
+        };
     let (entry, instruments) = if actor.can(Permission::EnterResults) {
         let entry = results::entry_lines(&state.ctx, actor, &view.request, &view.patient).await?;
         let instruments = results::instruments(&state.ctx, actor)
@@ -591,7 +646,7 @@ async fn request_page(
             .iter()
             .map(|result| {
                 with_review(
-                    result_row(result),
+                    with_comments(result_row(result), result, &comments),
                     reviews.iter().find(|review| review.id == result.id),
                     &versions,
                     actor,
@@ -612,6 +667,8 @@ async fn request_page(
             .collect(),
         entry,
         instruments,
+        pending_calculations,
+        comment_library,
     })
 }
 
@@ -628,7 +685,8 @@ async fn get_request(
 }
 
 /// The results typed on the entry form: one `value-CODE`, `instrument-CODE`
-/// and `comment-CODE` per investigation, in the order of `code` fields.
+/// and `comment-CODE` per investigation, and any number of
+/// `comment_codes-CODE` (library comments), in the order of `code` fields.
 fn result_inputs(form: &FormState) -> Vec<ResultInput> {
     form.values("code")
         .into_iter()
@@ -636,6 +694,7 @@ fn result_inputs(form: &FormState) -> Vec<ResultInput> {
             value: form.value(&format!("value-{code}")).into(),
             instrument: form.value(&format!("instrument-{code}")).into(),
             comment: form.value(&format!("comment-{code}")).into(),
+            comment_codes: form.values(&format!("comment_codes-{code}")),
             investigation: code,
         })
         .collect()
@@ -855,6 +914,8 @@ async fn post_amend(
     let input = AmendmentInput {
         value: form.value("value").into(),
         reason: form.value("reason").into(),
+        comment_codes: form.values("comment_codes"),
+        comment: form.value("comment").into(),
     };
     match verification::amend_result_value(&state.ctx, signed_in.actor(), &id, &input).await {
         Ok((record, version)) => Ok(redirect_with_flash(
@@ -866,6 +927,11 @@ async fn post_amend(
             let mut shown = FormState::default();
             shown.set(&format!("amend-value-{id}"), input.value.clone());
             shown.set(&format!("amend-reason-{id}"), input.reason.clone());
+            shown.set(&format!("amend-comment-{id}"), input.comment.clone());
+            shown.set_all(
+                &format!("amend-comment_codes-{id}"),
+                input.comment_codes.clone(),
+            );
             let errors = errors
                 .into_iter()
                 .map(|error| {

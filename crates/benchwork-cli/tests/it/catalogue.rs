@@ -145,7 +145,7 @@ both_engines!(
             .iter()
             .find(|panel| panel["code"] == "UE")
             .expect("the U&E panel");
-        assert_eq!(ue["members"], json!(["NA", "K", "UREA", "CREA"]));
+        assert_eq!(ue["members"], json!(["NA", "K", "UREA", "CREA", "EGFR"]));
         for code in ["LFT", "BONE", "FBC", "COAG"] {
             assert!(
                 panels.as_array().unwrap().iter().any(|p| p["code"] == code),

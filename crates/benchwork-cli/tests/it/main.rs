@@ -15,6 +15,7 @@ mod api;
 mod audit;
 mod auth;
 mod browser;
+mod calculated;
 mod catalogue;
 mod cli;
 mod concurrency;

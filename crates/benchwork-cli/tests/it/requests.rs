@@ -192,13 +192,17 @@ both_engines!(a_request_is_booked_only_after_the_identity_check, |app| {
         .await
         .unwrap();
     let items = app.ctx.store.list_request_items(request.id).await.unwrap();
-    assert_eq!(items.len(), 7, "four U&E members, HB, CRP and PR");
+    assert_eq!(
+        items.len(),
+        8,
+        "five U&E members (eGFR included), HB, CRP and PR"
+    );
     assert_eq!(
         items
             .iter()
             .filter(|item| item.specimen_code.as_deref() == Some(serum.as_str()))
             .count(),
-        5
+        6
     );
 
     // The next booking gets the next number.

@@ -277,31 +277,36 @@ both_engines!(
 );
 
 both_engines!(creatinine_gives_egfr_by_ckd_epi_2009, |app| {
-    // Arrange: Grace Okafor is 60 on 1 June 2014.
+    // Arrange: Grace Okafor is 60 on 1 June 2014; eGFR is its own line.
     app.clock.set("2014-06-01T09:00:00Z".parse().unwrap());
     app.seed_demo().await;
     let associate = app.sign_in_demo("associate").await;
-    let accession = book(&app, &associate, &GRACE, "routine", &["CREA"]).await;
+    let accession = book(&app, &associate, &GRACE, "routine", &["CREA", "EGFR"]).await;
     steps(&associate, &accession, &["collected", "received"]).await;
 
     // Act
     let response = enter(&associate, &accession, &[("CREA", "80")]).await;
 
-    // Assert
+    // Assert: an eGFR result, and no eGFR comment on creatinine any more.
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let result = results_of(&app, &accession).await.remove(0);
-    let comment = result.derived_comment.unwrap();
-    assert!(
-        comment.starts_with("eGFR (CKD-EPI creatinine) 69 mL/min/1.73m2"),
-        "{comment}"
-    );
+    let results = results_of(&app, &accession).await;
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0].code, "CREA");
+    assert_eq!(results[0].derived_comment, None);
+    assert_eq!(results[1].code, "EGFR");
+    assert_eq!(results[1].value_text, "69");
     let page = associate
         .get(&format!("/requests/{accession}"))
         .await
         .text()
         .await
         .unwrap();
-    assert!(page.contains("eGFR (CKD-EPI creatinine) 69"));
+    assert!(page.contains("69 mL/min/{1.73_m2}"));
+    assert!(
+        page.contains(
+            "Calculated by formula CKD-EPI 2009 (no race coefficient) from CREA 80 umol/L"
+        )
+    );
 });
 
 both_engines!(

@@ -190,6 +190,15 @@ fn page_routes() -> Vec<Route> {
             "/requests/{accession}/report.pdf",
             VIEW_RECORDS,
         ),
+        // Calculated results and comments (issue 3 item 5): the department
+        // comment library. Before sign-out, which must stay last.
+        page(Method::GET, "/comments", EDIT_CATALOGUE),
+        page(Method::POST, "/comments", EDIT_CATALOGUE),
+        page(
+            Method::POST,
+            "/comments/{result}/deactivate",
+            EDIT_CATALOGUE,
+        ),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
