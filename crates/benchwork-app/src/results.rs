@@ -15,6 +15,7 @@ use benchwork_domain::result::{
     InstrumentId, ResultId, default_delta_rule, display_number, parse_value,
 };
 use benchwork_domain::staff::Permission;
+use benchwork_domain::units::{Unit, convert};
 use benchwork_store::{
     InstrumentRecord, InvestigationVersionRecord, NewInstrumentRecord, NewResultRecord,
     PatientRecord, ResultRecord, StoreError, WorklistFilter, WorklistRecord,
@@ -195,6 +196,51 @@ pub struct ResultInput {
     pub comment: String,
     /// Codes of the department's comment library to add.
     pub comment_codes: Vec<String>,
+    /// The UCUM unit the value is in (an analyser or another laboratory may
+    /// send another unit), or empty for the catalogue's unit.
+    pub unit: String,
+}
+
+/// The value of `input` in the catalogue's unit: the typed text when no
+/// other unit was given, otherwise the number converted by UCUM and shown to
+/// the catalogue's decimal places, with a note of what was received.
+fn in_catalogue_unit(
+    input: &ResultInput,
+    result_type: &ResultType,
+) -> Result<(String, Option<String>), String> {
+    let given = input.unit.trim();
+    if given.is_empty() {
+        return Ok((input.value.clone(), None));
+    }
+    let ResultType::Numeric {
+        unit,
+        decimal_places,
+    } = result_type
+    else {
+        return Err(format!(
+            "{} is not a numeric investigation: send it without a unit",
+            input.investigation.trim()
+        ));
+    };
+    let from = Unit::parse(given).map_err(|error| error.to_string())?;
+    let to = Unit::parse(unit).map_err(|error| error.to_string())?;
+    if from == to {
+        return Ok((input.value.clone(), None));
+    }
+    let number = match parse_value(&input.value, result_type, None) {
+        Ok(value) => value.number(),
+        Err(error) => return Err(error.to_string()),
+    }
+    .ok_or_else(|| "enter the result as a number".to_owned())?;
+    let converted = convert(number, &from, &to).map_err(|error| error.to_string())?;
+    let text = display_number(converted, *decimal_places);
+    Ok((
+        text.clone(),
+        Some(format!(
+            "Received as {} {from}; converted to {text} {to} (UCUM)",
+            input.value.trim()
+        )),
+    ))
 }
 
 pub(crate) fn age_and_sex(patient: &PatientRecord) -> (Option<DateOfBirth>, ReferenceSex) {
@@ -416,11 +462,14 @@ pub async fn enter(
             ));
             continue;
         }
-        let value = match parse_value(
-            &input.value,
-            &parts.result_type,
-            parts.reportable_range.as_ref(),
-        ) {
+        let (typed, conversion) = match in_catalogue_unit(input, &parts.result_type) {
+            Ok(converted) => converted,
+            Err(error) => {
+                errors.push(FieldError::new(&field, error));
+                continue;
+            }
+        };
+        let value = match parse_value(&typed, &parts.result_type, parts.reportable_range.as_ref()) {
             Ok(value) => value,
             Err(error) => {
                 errors.push(FieldError::new(&field, error));
@@ -444,7 +493,7 @@ pub async fn enter(
                 }
             },
         };
-        let comments = parse_result_comments(
+        let mut comments = parse_result_comments(
             &library,
             &input.comment_codes,
             &input.comment,
@@ -452,6 +501,7 @@ pub async fn enter(
             &format!("comment-{code}"),
             &mut errors,
         );
+        comments.extend(conversion.map(|note| (None, note)));
         let comment = comments
             .iter()
             .find(|(code, _)| code.is_none())

@@ -34,6 +34,12 @@ pub struct ResultIn {
     comment: String,
     /// Codes of the department's comment library to add (`HAEM`), optional.
     comment_codes: Vec<String>,
+    /// UCUM unit the value is in (`mmol/L`), optional: omitted means the
+    /// catalogue's unit. Another unit of the same kind is converted (the
+    /// conversion is noted on the result); a unit of another kind (mg/dL
+    /// for a catalogue in mmol/L) or a different ratio (% for mmol/mol) is
+    /// refused.
+    unit: String,
 }
 
 /// Results to record for a request.
@@ -144,6 +150,7 @@ pub(crate) async fn post_results(
             instrument: result.instrument,
             comment: result.comment,
             comment_codes: result.comment_codes,
+            unit: result.unit,
         })
         .collect();
     results::enter(&state.ctx, &actor, &accession, &inputs).await?;

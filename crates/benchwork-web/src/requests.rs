@@ -695,6 +695,8 @@ fn result_inputs(form: &FormState) -> Vec<ResultInput> {
             instrument: form.value(&format!("instrument-{code}")).into(),
             comment: form.value(&format!("comment-{code}")).into(),
             comment_codes: form.values(&format!("comment_codes-{code}")),
+            // People type in the catalogue's unit, shown beside the field.
+            unit: String::new(),
             investigation: code,
         })
         .collect()

@@ -395,3 +395,94 @@ both_engines!(the_api_records_results_with_their_flags, |app| {
     assert_eq!(results[0]["comment"], "Repeat requested");
     assert_eq!(results[1]["flag"], "N");
 });
+
+both_engines!(
+    a_value_in_another_unit_is_converted_or_refused_by_ucum,
+    |app| {
+        // Arrange: creatinine (umol/L), albumin (g/L) and potassium (mmol/L)
+        // on one serum specimen.
+        app.seed_demo().await;
+        let associate = app.sign_in_demo("associate").await;
+        let accession = book(&app, &associate, &DANIEL, "routine", &["CREA", "ALB", "K"]).await;
+        steps(&associate, &accession, &["collected", "received"]).await;
+        let token = app.token_for("associate").await;
+        let url = format!("{}/api/v1/requests/{accession}/results", app.address);
+        let post = |body: Value| {
+            let (url, token) = (url.clone(), token.clone());
+            async move {
+                client()
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+
+        // Act + Assert: mass concentration for a catalogue in amount of
+        // substance needs a molar mass: refused, naming the unit to send.
+        let response = post(json!({"results": [
+            {"investigation": "CREA", "value": "0.9", "unit": "mg/dL"},
+            {"investigation": "K", "value": "4.1"}
+        ]}))
+        .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "value-CREA", "{problem}");
+        let detail = problem["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+            + problem["errors"][0]["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("send the value in umol/L"), "{problem}");
+        // A ratio for a concentration, and text that is not UCUM: refused.
+        for (unit, expected) in [
+            ("%", "cannot be converted"),
+            ("millimoles", "is not a UCUM unit"),
+        ] {
+            let response =
+                post(json!({"results": [{"investigation": "K", "value": "4.1", "unit": unit}]}))
+                    .await;
+            assert_eq!(
+                response.status(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{unit}"
+            );
+            let problem: Value = response.json().await.unwrap();
+            assert!(problem.to_string().contains(expected), "{unit}: {problem}");
+        }
+        // Converted beyond the reportable range: refused like a typed value.
+        let response =
+            post(json!({"results": [{"investigation": "CREA", "value": "50", "unit": "mmol/L"}]}))
+                .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            results_of(&app, &accession).await.is_empty(),
+            "nothing stored"
+        );
+
+        // Act: commensurable units, and the catalogue's own unit.
+        let response = post(json!({"results": [
+            {"investigation": "CREA", "value": "0.08", "unit": "mmol/L"},
+            {"investigation": "ALB", "value": "4.0", "unit": "g/dL"},
+            {"investigation": "K", "value": "4.1", "unit": "mmol/L"}
+        ]}))
+        .await;
+
+        // Assert: stored in the catalogue's unit, the conversion noted.
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let results = results_of(&app, &accession).await;
+        let by_code = |code: &str| results.iter().find(|result| result.code == code).unwrap();
+        assert_eq!(by_code("CREA").value_text, "80");
+        assert_eq!(by_code("CREA").value_number, Some(80.0));
+        assert_eq!(by_code("CREA").unit.as_deref(), Some("umol/L"));
+        assert_eq!(
+            by_code("CREA").comment,
+            "Received as 0.08 mmol/L; converted to 80 umol/L (UCUM)"
+        );
+        assert_eq!(by_code("ALB").value_number, Some(40.0));
+        assert_eq!(by_code("K").value_text, "4.1");
+        assert_eq!(by_code("K").comment, "");
+    }
+);
