@@ -27,6 +27,7 @@ use uuid::Uuid;
 pub mod audit;
 pub mod auth;
 pub mod catalogue;
+pub mod cumulative;
 pub mod demo;
 pub mod incidents;
 pub mod jobs;

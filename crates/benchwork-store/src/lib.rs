@@ -23,6 +23,7 @@ use sqlx::{PgPool, SqlitePool};
 
 mod audit;
 mod catalogue;
+mod cumulative;
 mod incidents;
 mod jobs;
 mod notifications;
@@ -37,6 +38,7 @@ mod verification;
 
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
+pub use cumulative::{CumulativeRecord, InvestigationSummaryRecord};
 pub use incidents::{IncidentFilter, IncidentLinkRecord, IncidentRecord, NewIncidentRecord};
 pub use jobs::{ClaimedJob, JobRecord, NewJob};
 pub use notifications::{NewNotification, NotificationRecord};

@@ -304,6 +304,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(crate::api_requests::router())
         .merge(crate::api_results::router())
         .merge(crate::api_verification::router())
+        .merge(crate::api_cumulative::router())
         .method_not_allowed_fallback(|| async {
             ApiError::Request {
                 status: StatusCode::METHOD_NOT_ALLOWED,
@@ -325,7 +326,8 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_catalogue::put_investigation, crate::api_catalogue::get_panels,
         crate::api_requests::post_request, crate::api_requests::get_request, crate::api_requests::post_specimen_event,
         crate::api_results::post_results,
-        crate::api_verification::post_verify, crate::api_verification::post_authorise, crate::api_verification::post_amend),
+        crate::api_verification::post_verify, crate::api_verification::post_authorise, crate::api_verification::post_amend,
+        crate::api_cumulative::get_patient_results),
     components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
         PatientOut, PatientIn, IdentityCheckOut, MergeIn,
         crate::api_catalogue::InvestigationOut, crate::api_catalogue::InvestigationWithHistoryOut, crate::api_catalogue::InvestigationIn,
@@ -333,7 +335,8 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_requests::RequestIn, crate::api_requests::IdentityIn, crate::api_requests::RequestOut, crate::api_requests::RequestItemOut,
         crate::api_requests::SpecimenOut, crate::api_requests::SpecimenEventIn,
         crate::api_results::ResultsIn, crate::api_results::ResultIn, crate::api_results::ResultOut,
-        crate::api_verification::ResultStateOut, crate::api_verification::AmendmentIn)),
+        crate::api_verification::ResultStateOut, crate::api_verification::AmendmentIn,
+        crate::api_cumulative::CumulativeOut, crate::api_cumulative::InvestigationSummaryOut, crate::api_cumulative::CumulativeResultOut)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -15,12 +15,15 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod api;
 mod api_catalogue;
+mod api_cumulative;
 mod api_requests;
 mod api_results;
 mod api_verification;
 mod assets;
 mod audit;
 mod catalogue;
+mod chart;
+mod cumulative;
 pub mod error;
 mod forms;
 mod home;
@@ -52,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalogue::router())
         .merge(requests::router())
         .merge(worklists::router())
+        .merge(cumulative::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

@@ -17,6 +17,7 @@ mod browser;
 mod catalogue;
 mod cli;
 mod concurrency;
+mod cumulative;
 mod docs;
 mod incidents;
 mod jobs;

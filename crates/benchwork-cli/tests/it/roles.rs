@@ -160,6 +160,9 @@ fn page_routes() -> Vec<Route> {
         page(Method::POST, "/results/{result}/amend", AUTHORISE_RESULTS),
         page(Method::GET, "/specimens/{specimen}", VIEW_RECORDS),
         page(Method::POST, "/specimens/{specimen}/events", BOOK_REQUESTS),
+        // Cumulative view (issue 3 item 7).
+        page(Method::GET, "/patients/{patient}/results", VIEW_RECORDS),
+        page(Method::GET, "/patients/{patient}/results/K", VIEW_RECORDS),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -285,6 +288,19 @@ fn api_routes() -> Vec<Route> {
             "/api/v1/results/{result}/amend",
             AUTHORISE_RESULTS,
             Some(r#"{"value": "", "reason": ""}"#),
+        ),
+        // Cumulative view (issue 3 item 7).
+        api(
+            Method::GET,
+            "/api/v1/patients/{patient}/results",
+            VIEW_RECORDS,
+            None,
+        ),
+        api(
+            Method::GET,
+            "/api/v1/patients/{patient}/results?investigation=K",
+            VIEW_RECORDS,
+            None,
         ),
     ]
 }
