@@ -65,9 +65,10 @@ pub async fn investigations(
 ) -> AppResult<PatientInvestigations> {
     require(ctx, actor, Permission::ViewDepartmentRecords).await?;
     let patient = ctx.store.get_patient(patient).await?;
+    let family = ctx.store.patient_family(patient.id).await?;
     let investigations = ctx
         .store
-        .list_patient_investigations(patient.id, actor.id)
+        .list_patient_investigations(&family, actor.id)
         .await?;
     ctx.audit_reads
         .write(read_event(
@@ -103,9 +104,10 @@ pub async fn cumulative(
         return Err(AppError::NotFound);
     }
     let patient = ctx.store.get_patient(patient).await?;
+    let family = ctx.store.patient_family(patient.id).await?;
     let results = ctx
         .store
-        .cumulative_results(patient.id, &code, actor.id, CUMULATIVE_LIMIT)
+        .cumulative_results(&family, &code, actor.id, CUMULATIVE_LIMIT)
         .await?;
     let Some(newest) = results.first() else {
         return Err(AppError::NotFound);

@@ -15,6 +15,9 @@ use benchwork_domain::result::display_number;
 use benchwork_domain::time::display_london;
 use jiff::Timestamp;
 
+/// A (low, high) pair of limits, either of which may be absent.
+type Limits = (Option<f64>, Option<f64>);
+
 /// One result on the chart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrendPoint {
@@ -27,9 +30,9 @@ pub struct TrendPoint {
     /// Whether the result is authorised (released).
     pub authorised: bool,
     /// The reference interval that applied to this result.
-    pub reference: (Option<f64>, Option<f64>),
+    pub reference: Limits,
     /// The critical limits that applied to this result.
-    pub critical: (Option<f64>, Option<f64>),
+    pub critical: Limits,
 }
 
 /// What the chart shows.
@@ -382,7 +385,7 @@ pub fn trend_svg(trend: &Trend<'_>) -> Option<String> {
     // The reference band: each result's interval shaded from halfway to
     // the previous result to halfway to the next; runs of the same
     // interval are one rectangle.
-    let mut segments: Vec<(f64, f64, (Option<f64>, Option<f64>))> = Vec::new();
+    let mut segments: Vec<(f64, f64, Limits)> = Vec::new();
     for (idx, point) in points.iter().enumerate() {
         let x = x_of(point.at);
         let from = if idx == 0 {
