@@ -64,8 +64,12 @@ pub async fn investigations(
     patient: PatientId,
 ) -> AppResult<PatientInvestigations> {
     require(ctx, actor, Permission::ViewDepartmentRecords).await?;
-    let patient = ctx.store.get_patient(patient).await?;
-    let family = ctx.store.patient_family(patient.id).await?;
+    // The record and its merged records are independent reads: made at
+    // once, they cost one round trip.
+    let (patient, family) = tokio::try_join!(
+        ctx.store.get_patient(patient),
+        ctx.store.patient_family(patient)
+    )?;
     let investigations = ctx
         .store
         .list_patient_investigations(&family, actor.id)
@@ -103,8 +107,10 @@ pub async fn cumulative(
     if code.is_empty() || code.len() > 40 {
         return Err(AppError::NotFound);
     }
-    let patient = ctx.store.get_patient(patient).await?;
-    let family = ctx.store.patient_family(patient.id).await?;
+    let (patient, family) = tokio::try_join!(
+        ctx.store.get_patient(patient),
+        ctx.store.patient_family(patient)
+    )?;
     let results = ctx
         .store
         .cumulative_results(&family, &code, actor.id, CUMULATIVE_LIMIT)
