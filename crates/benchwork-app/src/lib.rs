@@ -29,6 +29,7 @@ pub mod auth;
 pub mod calculated;
 pub mod catalogue;
 pub mod comments;
+pub mod cumulative;
 pub mod demo;
 pub mod incidents;
 pub mod jobs;

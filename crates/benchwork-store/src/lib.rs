@@ -24,6 +24,7 @@ use sqlx::{PgPool, SqlitePool};
 mod audit;
 mod catalogue;
 mod comments;
+mod cumulative;
 mod incidents;
 mod jobs;
 mod notifications;
@@ -45,6 +46,7 @@ pub use catalogue::{InvestigationVersionRecord, PanelRecord};
 pub use comments::{
     CommentCodeRecord, NewCommentCodeRecord, NewResultComment, ResultCommentRecord,
 };
+pub use cumulative::{CumulativeRecord, InvestigationSummaryRecord};
 pub use incidents::{IncidentFilter, IncidentLinkRecord, IncidentRecord, NewIncidentRecord};
 pub use instruments::{INSTRUMENT_CHANGED, InstrumentUpdate};
 pub use jobs::{ClaimedJob, JobRecord, NewJob};

@@ -307,6 +307,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(crate::api_turnaround::router())
         .merge(crate::api_admin::router())
         .merge(crate::api_reports::router())
+        .merge(crate::api_cumulative::router())
         .method_not_allowed_fallback(|| async {
             ApiError::Request {
                 status: StatusCode::METHOD_NOT_ALLOWED,
@@ -333,7 +334,8 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_admin::get_instruments, crate::api_admin::post_instrument, crate::api_admin::get_instrument, crate::api_admin::put_instrument,
         crate::api_admin::post_panel, crate::api_admin::put_panel, crate::api_admin::get_requests, crate::api_admin::get_consents,
         crate::api_admin::post_consent, crate::api_admin::get_worklist, crate::api_admin::get_result_queue,
-        crate::api_reports::get_report, crate::api_reports::get_report_pdf),
+        crate::api_reports::get_report, crate::api_reports::get_report_pdf,
+        crate::api_cumulative::get_patient_results),
     components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
         PatientOut, PatientIn, IdentityCheckOut, MergeIn,
         crate::api_catalogue::InvestigationOut, crate::api_catalogue::InvestigationWithHistoryOut, crate::api_catalogue::InvestigationIn,
@@ -348,7 +350,8 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_admin::WorklistItemOut, crate::api_admin::QueueItemOut,
         benchwork_report::ReportDocument, benchwork_report::ReportPatient, benchwork_report::ReportRequest,
         benchwork_report::ReportSpecimen, benchwork_report::ReportLine, benchwork_report::SignOff, benchwork_report::ReportAmendment,
-        crate::api_results::ResultCommentOut)),
+        crate::api_results::ResultCommentOut,
+        crate::api_cumulative::CumulativeOut, crate::api_cumulative::InvestigationSummaryOut, crate::api_cumulative::CumulativeResultOut)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -17,6 +17,7 @@ pub mod api;
 mod api_admin;
 mod api_catalogue;
 mod api_reports;
+mod api_cumulative;
 mod api_requests;
 mod api_results;
 mod api_turnaround;
@@ -25,6 +26,8 @@ mod assets;
 mod audit;
 mod catalogue;
 mod comments;
+mod chart;
+mod cumulative;
 pub mod error;
 mod forms;
 mod home;
@@ -65,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .merge(instruments::router())
         .merge(panels::router())
         .merge(comments::router())
+        .merge(cumulative::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

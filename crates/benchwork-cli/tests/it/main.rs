@@ -19,6 +19,7 @@ mod calculated;
 mod catalogue;
 mod cli;
 mod concurrency;
+mod cumulative;
 mod docs;
 mod incidents;
 mod jobs;

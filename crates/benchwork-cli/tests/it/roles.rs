@@ -199,6 +199,9 @@ fn page_routes() -> Vec<Route> {
             "/comments/{result}/deactivate",
             EDIT_CATALOGUE,
         ),
+        // Cumulative view (issue 3 item 7).
+        page(Method::GET, "/patients/{patient}/results", VIEW_RECORDS),
+        page(Method::GET, "/patients/{patient}/results/K", VIEW_RECORDS),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -385,6 +388,19 @@ fn api_routes() -> Vec<Route> {
         api(
             Method::GET,
             "/api/v1/requests/{accession}/report.pdf",
+            VIEW_RECORDS,
+            None,
+        ),
+        // Cumulative view (issue 3 item 7).
+        api(
+            Method::GET,
+            "/api/v1/patients/{patient}/results",
+            VIEW_RECORDS,
+            None,
+        ),
+        api(
+            Method::GET,
+            "/api/v1/patients/{patient}/results?investigation=K",
             VIEW_RECORDS,
             None,
         ),
