@@ -94,6 +94,7 @@ impl Role {
                 ViewCatalogue,
                 BookRequests,
                 EnterResults,
+                RecordQc,
             ],
             Role::Associate => &[
                 RaiseIncident,
@@ -104,6 +105,7 @@ impl Role {
                 BookRequests,
                 EnterResults,
                 VerifyResults,
+                RecordQc,
             ],
             Role::Practitioner => &[
                 RaiseIncident,
@@ -118,6 +120,9 @@ impl Role {
                 VerifyResults,
                 AuthoriseResults,
                 ManageInstruments,
+                RecordQc,
+                ManageQc,
+                ReleaseQcHold,
             ],
             Role::ClinicalScientist | Role::Consultant => &[
                 RaiseIncident,
@@ -133,6 +138,9 @@ impl Role {
                 VerifyResults,
                 AuthoriseResults,
                 ManageInstruments,
+                RecordQc,
+                ManageQc,
+                ReleaseQcHold,
             ],
             Role::QualityManager => &[
                 RaiseIncident,
@@ -143,6 +151,7 @@ impl Role {
                 ViewCatalogue,
                 EditCatalogue,
                 ManageInstruments,
+                ManageQc,
             ],
             Role::ServiceManager => &[
                 RaiseIncident,
@@ -216,6 +225,18 @@ pub enum Permission {
     /// equipment inventory, ISO 15189 6.4). Not a catalogue change: it
     /// approves no interval or limit.
     ManageInstruments,
+    /// Run QC and record its values (the run is judged by the Westgard
+    /// rules as it is recorded): everyone who enters patient results.
+    RecordQc,
+    /// Set up QC materials, lots, targets and the Westgard rules of an
+    /// investigation on an instrument: practitioners, clinical scientists,
+    /// consultants and quality managers.
+    ManageQc,
+    /// Record corrective action after a rejected QC run, release the hold on
+    /// patient results and decide each held result (re-run, release with a
+    /// reason, withdraw; confirm or recall those already released): the
+    /// people who authorise results.
+    ReleaseQcHold,
 }
 
 /// The union of the permissions of a set of roles.
