@@ -283,6 +283,9 @@ struct RequestRow {
     at: i64,
     specimen: Uuid,
     specimen_status: &'static str,
+    /// Derived from its lines as the application derives it
+    /// (benchwork_domain::request_status).
+    status: &'static str,
 }
 
 struct ItemRow {
@@ -449,7 +452,7 @@ async fn load(ctx: &Ctx, raw: &Raw, options: &Options) -> anyhow::Result<World> 
             sequence += 1;
             let at = now_micros - (rng.unit() * three_years as f64) as i64 - 3_600_000_000;
             let is_pending = rng.below(100) == 0;
-            let request = RequestRow {
+            let mut request = RequestRow {
                 id: rng.uuid(),
                 accession: format!("BW25-{sequence:06}"),
                 patient: id,
@@ -461,7 +464,9 @@ async fn load(ctx: &Ctx, raw: &Raw, options: &Options) -> anyhow::Result<World> 
                 at,
                 specimen: rng.uuid(),
                 specimen_status: if is_pending { "received" } else { "stored" },
+                status: "in-progress",
             };
+            let mut n_final = 0;
             for (position, code) in group.iter().enumerate() {
                 let investigation = index_of(code).context("a benchmark investigation")?;
                 items.push(ItemRow {
@@ -497,10 +502,20 @@ async fn load(ctx: &Ctx, raw: &Raw, options: &Options) -> anyhow::Result<World> 
                     status: match rng.below(100) {
                         0..3 => "measured",
                         3..5 => "verified",
-                        _ => "final",
+                        _ => {
+                            n_final += 1;
+                            "final"
+                        }
                     },
                 });
             }
+            request.status = if is_pending || n_final == 0 {
+                "in-progress"
+            } else if n_final == group.len() {
+                "completed"
+            } else {
+                "partially-reported"
+            };
             if is_pending {
                 pending.push(request.accession.clone());
             } else {
@@ -565,7 +580,7 @@ async fn load(ctx: &Ctx, raw: &Raw, options: &Options) -> anyhow::Result<World> 
                         .push_bind("GP surgery")
                         .push_bind("")
                         .push_bind(request.priority)
-                        .push_bind("registered")
+                        .push_bind(request.status)
                         .push_bind(created_by)
                         .push_bind(request.at)
                         .push_bind(request.at);
@@ -702,7 +717,8 @@ const RAW_WORKLIST: &str = "SELECT r.accession, r.priority, r.created_at, d.name
     JOIN investigation_version v ON v.investigation_id = ri.investigation_id AND v.version = ri.investigation_version \
     LEFT JOIN specimen s ON s.id = ri.specimen_id \
     LEFT JOIN result res ON res.request_id = ri.request_id AND res.position = ri.position \
-    WHERE res.id IS NULL \
+    WHERE r.status IN ('registered', 'in-progress', 'partially-reported') \
+    AND res.id IS NULL AND v.calculation IS NULL \
     AND (s.id IS NULL OR ',' || $2 || ',' LIKE '%,' || s.status || ',%') \
     AND ($3 = '' OR r.department_id = $4) \
     AND ($5 = '' OR v.discipline = $5) \

@@ -496,7 +496,8 @@ impl Store {
                  JOIN investigation_version v ON v.investigation_id = ri.investigation_id AND v.version = ri.investigation_version \
                  LEFT JOIN specimen s ON s.id = ri.specimen_id \
                  LEFT JOIN result res ON res.request_id = ri.request_id AND res.position = ri.position \
-                 WHERE res.id IS NULL AND v.calculation IS NULL \
+                 WHERE r.status IN ('registered', 'in-progress', 'partially-reported') \
+                 AND res.id IS NULL AND v.calculation IS NULL \
                  AND (s.id IS NULL OR ',' || $2 || ',' LIKE '%,' || s.status || ',%') \
                  AND ($3 = '' OR r.department_id = $4) \
                  AND ($5 = '' OR v.discipline = $5) \
