@@ -380,6 +380,31 @@ async fn a_request_is_booked_resulted_verified_and_authorised_in_the_browser() {
         let status = browser.find(Locator::Id("status-K")).await?.text().await?;
         assert!(status.starts_with("Authorised"), "{status}");
         save_screenshot(&browser, "result-authorised").await?;
+
+        // The report shows the released value, its flag and who authorised it.
+        click_and_wait(&browser, "report-link").await?;
+        let value = browser.find(Locator::Id("value-K")).await?.text().await?;
+        assert!(value.contains("6.1"), "{value}");
+        let flag = browser.find(Locator::Id("flag-K")).await?.text().await?;
+        assert_eq!(flag, "H");
+        let status = browser.find(Locator::Id("status-K")).await?.text().await?;
+        assert!(status.contains("Authorised by Sam Scientist"), "{status}");
+        let nhs = browser
+            .find(Locator::Id("nhs-number"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(nhs, "999 000 0026");
+        let pdf = browser
+            .find(Locator::Id("download-pdf"))
+            .await?
+            .attr("href")
+            .await?;
+        assert_eq!(
+            pdf.as_deref(),
+            Some(format!("/requests/{accession}/report.pdf").as_str())
+        );
+        save_screenshot(&browser, "report").await?;
         Ok::<(), Box<dyn std::error::Error>>(())
     }
     .await;
