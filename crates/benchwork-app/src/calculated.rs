@@ -18,7 +18,7 @@ use benchwork_store::{
     InvestigationVersionRecord, NewResultRecord, PatientRecord, RequestRecord, ResultSlotRecord,
 };
 
-use crate::results::{age_and_sex, today};
+use crate::results::{age_and_sex, age_date, today};
 use crate::{AppResult, Ctx, new_uuid};
 
 /// An input's value as recorded: its number and unit, or `None` when the
@@ -78,6 +78,7 @@ pub(crate) async fn apply_numeric(
     number: f64,
     patient: &PatientRecord,
     delta_rule: &DeltaRule,
+    age_on: jiff::civil::Date,
 ) -> AppResult<()> {
     let parts = version.definition.parts();
     let ResultType::Numeric { unit, .. } = &parts.result_type else {
@@ -89,12 +90,8 @@ pub(crate) async fn apply_numeric(
     record.critical_high = critical.and_then(|limits| limits.high());
     record.unit = Some(unit.clone());
     let selected = match dob {
-        Some(dob) => select_interval(
-            &parts.reference_intervals,
-            sex,
-            age_in_days(dob, today(ctx)),
-        )
-        .map_err(|error| error.to_string()),
+        Some(dob) => select_interval(&parts.reference_intervals, sex, age_in_days(dob, age_on))
+            .map_err(|error| error.to_string()),
         None => Err("the patient has no date of birth: the result is not flagged".into()),
     };
     let interval = match &selected {
@@ -171,7 +168,10 @@ pub(crate) async fn calculate_lines(
         );
     }
     let (dob, sex) = age_and_sex(patient);
-    let age_years = dob.map(|dob| age_in_years(dob, today(ctx)));
+    // The inputs' collection: the earliest specimen collection on the request.
+    let collected = slots.iter().filter_map(|slot| slot.collected_at).min();
+    let age_on = age_date(collected, ctx.now());
+    let age_years = dob.map(|dob| age_in_years(dob, age_on));
     let mut calculated = Vec::new();
     for slot in slots.iter().filter(|slot| !slot.has_result) {
         let version = ctx
@@ -227,7 +227,16 @@ pub(crate) async fn calculate_lines(
                     status: "measured".into(),
                     comment: String::new(),
                 };
-                apply_numeric(ctx, &mut record, &version, value, patient, delta_rule).await?;
+                apply_numeric(
+                    ctx,
+                    &mut record,
+                    &version,
+                    value,
+                    patient,
+                    delta_rule,
+                    age_on,
+                )
+                .await?;
                 calculated.push((record, version, derivation));
             }
             Err(reason) => {

@@ -254,9 +254,26 @@ pub(crate) fn age_and_sex(patient: &PatientRecord) -> (Option<DateOfBirth>, Refe
 }
 
 pub(crate) fn today(ctx: &Ctx) -> jiff::civil::Date {
-    ctx.now()
-        .to_zoned(jiff::tz::TimeZone::get("Europe/London").unwrap_or(jiff::tz::TimeZone::UTC))
+    london_date(ctx.now())
+}
+
+/// The date of an instant in the laboratory's time zone.
+pub(crate) fn london_date(at: jiff::Timestamp) -> jiff::civil::Date {
+    at.to_zoned(jiff::tz::TimeZone::get("Europe/London").unwrap_or(jiff::tz::TimeZone::UTC))
         .date()
+}
+
+/// The day on which a patient's age is taken for a result (DOMAIN.md 3.2:
+/// age at collection): when the specimen was collected, or, for a
+/// measurement without a specimen or a collection not recorded, when it is
+/// measured. Reference intervals, flags and calculations use it, so a result
+/// entered days after collection around a birthday gets the interval of the
+/// patient's age when the sample was taken.
+pub(crate) fn age_date(
+    collected_at: Option<jiff::Timestamp>,
+    measured_at: jiff::Timestamp,
+) -> jiff::civil::Date {
+    london_date(collected_at.unwrap_or(measured_at))
 }
 
 fn interval_text(low: Option<f64>, high: Option<f64>, places: u8) -> String {
@@ -321,7 +338,7 @@ pub async fn entry_lines(
             Some(dob) => match select_interval(
                 &parts.reference_intervals,
                 sex,
-                age_in_days(dob, today(ctx)),
+                age_in_days(dob, age_date(slot.collected_at, ctx.now())),
             ) {
                 Ok(interval) => interval_text(interval.low(), interval.high(), places),
                 Err(error) => error.to_string(),
@@ -534,7 +551,17 @@ pub async fn enter(
             comment,
         };
         if let Some(number) = value.number() {
-            apply_numeric(ctx, &mut record, &version, number, &patient, &delta_rule).await?;
+            let age_on = age_date(slot.collected_at, now);
+            apply_numeric(
+                ctx,
+                &mut record,
+                &version,
+                number,
+                &patient,
+                &delta_rule,
+                age_on,
+            )
+            .await?;
         }
         result_comments.extend(new_comments(record.id, 1, &comments, actor.id, now));
         entry_comments.push(comments_json(&comments));

@@ -26,7 +26,7 @@ use serde_json::json;
 
 use crate::calculated::{InputValue, derive};
 use crate::comments::{comments_json, new_comments, parse_result_comments};
-use crate::results::{age_and_sex, today};
+use crate::results::{age_and_sex, age_date};
 use crate::{Actor, AppError, AppResult, Ctx, FieldError, audit_event, new_uuid, require};
 
 /// How many results each queue shows.
@@ -341,9 +341,12 @@ async fn recalculate(
         .collect();
     inputs.insert(input.code.clone(), Some((Some(number), unit)));
     let (dob, sex) = age_and_sex(&patient);
-    let age_years = dob.map(|dob| age_in_years(dob, today(ctx)));
+    let slots = ctx.store.list_result_slots(request.id).await?;
+    // Age at collection, as when the result was first calculated.
+    let collected = slots.iter().filter_map(|slot| slot.collected_at).min();
+    let age_years = dob.map(|dob| age_in_years(dob, age_date(collected, ctx.now())));
     let mut out = Vec::new();
-    for slot in ctx.store.list_result_slots(request.id).await? {
+    for slot in slots {
         let version = ctx
             .store
             .get_investigation_version(slot.investigation_id, slot.investigation_version)

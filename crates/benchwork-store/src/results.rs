@@ -82,6 +82,9 @@ pub struct ResultSlotRecord {
     pub specimen_status: Option<String>,
     /// Whether a result is already recorded.
     pub has_result: bool,
+    /// When the specimen was collected (its first `collected` custody
+    /// step), if it has one and it was recorded.
+    pub collected_at: Option<Timestamp>,
 }
 
 /// A result to store.
@@ -312,7 +315,8 @@ impl Store {
         on_pool!(self, |pool| {
             sqlx::query(
                 "SELECT ri.position, ri.investigation_id, ri.investigation_version, i.code, s.specimen_code, \
-                 s.status AS specimen_status, CAST(CASE WHEN res.id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_result \
+                 s.status AS specimen_status, CAST(CASE WHEN res.id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_result, \
+                 (SELECT MIN(e.at) FROM specimen_event e WHERE e.specimen_id = s.id AND e.status = 'collected') AS collected_at \
                  FROM request_item ri JOIN investigation i ON i.id = ri.investigation_id \
                  LEFT JOIN specimen s ON s.id = ri.specimen_id \
                  LEFT JOIN result res ON res.request_id = ri.request_id AND res.position = ri.position \
@@ -331,6 +335,7 @@ impl Store {
                     specimen_code: row.opt_text("specimen_code")?,
                     specimen_status: row.opt_text("specimen_status")?,
                     has_result: row.int("has_result")? == 1,
+                    collected_at: row.opt_at("collected_at")?,
                 })
             })
             .collect()

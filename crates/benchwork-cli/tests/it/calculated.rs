@@ -687,3 +687,31 @@ both_engines!(
         assert_eq!(changed[0].0.as_deref(), Some(clot.id.to_string().as_str()));
     }
 );
+
+both_engines!(egfr_uses_the_age_at_collection_not_at_entry, |app| {
+    // Arrange: Simran Kaur (born 21 July 2012) is 17 when her specimen is
+    // collected on 20 July 2030 and 18 when the creatinine is entered two
+    // days later.
+    app.clock.set("2030-07-20T09:00:00Z".parse().unwrap());
+    app.seed_demo().await;
+    let associate = app.sign_in_demo("associate").await;
+    let accession = booked(&app, &associate, &SIMRAN, &["CREA", "EGFR"]).await;
+    app.clock.set("2030-07-22T09:00:00Z".parse().unwrap());
+    let associate = app.sign_in_demo("associate").await;
+
+    // Act
+    let response = enter(&associate, &accession, &[("CREA", "80")], &[]).await;
+
+    // Assert: the age at collection (17) decides; no eGFR row.
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let results = results_of(&app, &accession).await;
+    assert_eq!(results.len(), 1, "no eGFR row: {results:?}");
+    let note = results[0].derived_comment.clone().unwrap();
+    assert!(note.contains("aged 17"), "{note}");
+
+    // A specimen collected on the 22nd, when she is 18, gets its eGFR.
+    let accession = booked(&app, &associate, &SIMRAN, &["CREA", "EGFR"]).await;
+    let response = enter(&associate, &accession, &[("CREA", "80")], &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(results_of(&app, &accession).await.len(), 2);
+});
