@@ -9,7 +9,6 @@ use benchwork_domain::ids::PatientId;
 use benchwork_domain::staff::Permission;
 use benchwork_store::{PatientRecord, QueueRecord, RequestFilter, RequestRecord};
 
-use crate::verification::QUEUE_LIMIT;
 use crate::{Actor, AppError, AppResult, Ctx, audit_event, require};
 
 /// How many requests a filtered list returns at most.
@@ -85,18 +84,11 @@ pub async fn result_queue(ctx: &Ctx, actor: &Actor, stage: &str) -> AppResult<Ve
     let rows = match stage.trim() {
         "verify" => {
             require(ctx, actor, Permission::VerifyResults).await?;
-            ctx.store
-                .result_queue(actor.id, "measured", QUEUE_LIMIT)
-                .await?
+            crate::verification::verify_queue_unread(ctx, actor).await?
         }
         "authorise" => {
             require(ctx, actor, Permission::AuthoriseResults).await?;
-            ctx.store
-                .result_queue(actor.id, "verified", QUEUE_LIMIT)
-                .await?
-                .into_iter()
-                .filter(|row| row.produced_by != actor.id && row.verified_by != Some(actor.id))
-                .collect()
+            crate::verification::authorise_queue_unread(ctx, actor).await?
         }
         _ => {
             if !actor.can(Permission::AuthoriseResults) {
@@ -105,17 +97,7 @@ pub async fn result_queue(ctx: &Ctx, actor: &Actor, stage: &str) -> AppResult<Ve
             return Err(AppError::invalid("stage", "use verify or authorise"));
         }
     };
-    let events = rows
-        .iter()
-        .map(|row| {
-            let mut event = audit_event(actor, ctx.now(), AuditAction::Read, "result_queue.read");
-            event.patient_id = Some(row.patient_id);
-            event.entity_type = Some("Result".into());
-            event.entity_id = Some(row.id.to_string());
-            event
-        })
-        .collect();
-    ctx.audit_reads.write_all(events).await?;
+    crate::verification::record_queue_reads(ctx, actor, rows.iter()).await?;
     Ok(rows)
 }
 

@@ -470,25 +470,51 @@ pub async fn queues(ctx: &Ctx, actor: &Actor) -> AppResult<(Vec<QueueRecord>, Ve
         require(ctx, actor, Permission::VerifyResults).await?;
     }
     let to_verify = if actor.can(Permission::VerifyResults) {
-        ctx.store
-            .result_queue(actor.id, "measured", QUEUE_LIMIT)
-            .await?
+        verify_queue_unread(ctx, actor).await?
     } else {
         Vec::new()
     };
     let to_authorise = if actor.can(Permission::AuthoriseResults) {
-        ctx.store
-            .result_queue(actor.id, "verified", QUEUE_LIMIT)
-            .await?
-            .into_iter()
-            .filter(|row| row.produced_by != actor.id && row.verified_by != Some(actor.id))
-            .collect()
+        authorise_queue_unread(ctx, actor).await?
     } else {
         Vec::new()
     };
-    let events = to_verify
-        .iter()
-        .chain(&to_authorise)
+    record_queue_reads(ctx, actor, to_verify.iter().chain(&to_authorise)).await?;
+    Ok((to_verify, to_authorise))
+}
+
+/// Results awaiting technical verification in the actor's departments.
+/// The caller checks the permission and records the reads.
+pub(crate) async fn verify_queue_unread(ctx: &Ctx, actor: &Actor) -> AppResult<Vec<QueueRecord>> {
+    Ok(ctx
+        .store
+        .result_queue(actor.id, "measured", QUEUE_LIMIT)
+        .await?)
+}
+
+/// Verified results the actor may authorise: not ones they produced or
+/// verified (separation of duties). The caller checks the permission and
+/// records the reads.
+pub(crate) async fn authorise_queue_unread(
+    ctx: &Ctx,
+    actor: &Actor,
+) -> AppResult<Vec<QueueRecord>> {
+    Ok(ctx
+        .store
+        .result_queue(actor.id, "verified", QUEUE_LIMIT)
+        .await?
+        .into_iter()
+        .filter(|row| row.produced_by != actor.id && row.verified_by != Some(actor.id))
+        .collect())
+}
+
+/// Records one read of patient data per queue row shown.
+pub(crate) async fn record_queue_reads<'a>(
+    ctx: &Ctx,
+    actor: &Actor,
+    rows: impl Iterator<Item = &'a QueueRecord>,
+) -> AppResult<()> {
+    let events = rows
         .map(|row| {
             let mut event = audit_event(actor, ctx.now(), AuditAction::Read, "result_queue.read");
             event.patient_id = Some(row.patient_id);
@@ -498,5 +524,5 @@ pub async fn queues(ctx: &Ctx, actor: &Actor) -> AppResult<(Vec<QueueRecord>, Ve
         })
         .collect();
     ctx.audit_reads.write_all(events).await?;
-    Ok((to_verify, to_authorise))
+    Ok(())
 }
