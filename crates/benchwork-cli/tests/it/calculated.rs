@@ -13,24 +13,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_engines;
+use crate::flow::{DANIEL, GRACE, SIMRAN, enter, page, results_of};
 use crate::helpers::{Session, TestApp, client};
 use crate::roles::location;
-
-/// Grace Okafor: female, born 12 March 1954 (60 on 1 June 2014).
-const GRACE: [(&str, &str); 2] = [
-    ("nhs_number", "9990000018"),
-    ("date_of_birth", "12/03/1954"),
-];
-/// Simran Kaur: female, born 21 July 2012.
-const SIMRAN: [(&str, &str); 2] = [
-    ("nhs_number", "9990000034"),
-    ("date_of_birth", "21/07/2012"),
-];
-/// Daniel Hughes: male, born 2 November 1988.
-const DANIEL: [(&str, &str); 2] = [
-    ("nhs_number", "9990000026"),
-    ("date_of_birth", "02/11/1988"),
-];
 
 /// Books `investigations`, collects and receives the specimens; returns
 /// the accession number.
@@ -82,46 +67,6 @@ async fn booked(
     accession
 }
 
-/// Posts the entry form: one value per code, plus any extra fields.
-async fn enter(
-    session: &Session,
-    accession: &AccessionNumber,
-    values: &[(&str, &str)],
-    extra: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut fields: Vec<(String, String)> = Vec::new();
-    for (code, value) in values {
-        fields.push(("code".into(), (*code).into()));
-        fields.push((format!("value-{code}"), (*value).into()));
-    }
-    for (key, value) in extra {
-        fields.push(((*key).into(), (*value).into()));
-    }
-    let fields: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(key, value)| (key.as_str(), value.as_str()))
-        .collect();
-    session
-        .post(&format!("/requests/{accession}/results"), &fields)
-        .await
-}
-
-async fn results_of(app: &TestApp, accession: &AccessionNumber) -> Vec<ResultRecord> {
-    let consultant = app
-        .ctx
-        .store
-        .get_user_by_username("consultant")
-        .await
-        .unwrap();
-    let request = app
-        .ctx
-        .store
-        .get_request(&accession.to_string(), consultant.id)
-        .await
-        .unwrap();
-    app.ctx.store.list_results(request.id).await.unwrap()
-}
-
 fn result(results: &[ResultRecord], code: &str) -> ResultRecord {
     results
         .iter()
@@ -155,10 +100,6 @@ async fn events(app: &TestApp, event_type: &str) -> Vec<(Option<String>, Option<
         .filter(|(_, event)| event.event_type == event_type)
         .map(|(_, event)| (event.entity_id, event.after))
         .collect()
-}
-
-async fn page(session: &Session, path: &str) -> String {
-    session.get(path).await.text().await.unwrap()
 }
 
 both_engines!(

@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::both_engines;
+use crate::flow::api_get;
 use crate::helpers::{Session, TestApp, client};
 use crate::roles::location;
 
@@ -88,15 +89,6 @@ async fn result_id(app: &TestApp, accession: &str) -> String {
     app.ctx.store.list_results(request.id).await.unwrap()[0]
         .id
         .to_string()
-}
-
-async fn api_get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
-    client()
-        .get(format!("{}{path}", app.address))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
 }
 
 fn days(n: i64) -> jiff::SignedDuration {

@@ -8,6 +8,7 @@
     clippy::field_reassign_with_default
 )]
 
+mod flow;
 mod helpers;
 
 mod admin;

@@ -11,6 +11,7 @@ use reqwest::{StatusCode, header};
 use serde_json::Value;
 
 use crate::both_engines;
+use crate::flow::api_get;
 use crate::helpers::{Session, TestApp, client};
 use crate::roles::location;
 
@@ -157,15 +158,6 @@ async fn pdf_text(response: reqwest::Response, accession: &AccessionNumber) -> S
     let bytes = response.bytes().await.unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
     pdf_extract::extract_text_from_mem(&bytes).unwrap()
-}
-
-async fn api_get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
-    client()
-        .get(format!("{}{path}", app.address))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn report_events(app: &TestApp, accession: &AccessionNumber) -> Vec<(String, String)> {

@@ -5,113 +5,13 @@
 //! department scoping, and the audit trail.
 
 use benchwork_domain::request::AccessionNumber;
-use benchwork_store::{AuditFilter, PatientSearch, ResultRecord};
+use benchwork_store::AuditFilter;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::helpers::{Session, TestApp, client};
-use crate::roles::location;
-
-/// Daniel Hughes: male, born 1988.
-const DANIEL: [(&str, &str); 2] = [
-    ("nhs_number", "9990000026"),
-    ("date_of_birth", "02/11/1988"),
-];
-/// Grace Okafor: female, born 12 March 1954.
-const GRACE: [(&str, &str); 2] = [
-    ("nhs_number", "9990000018"),
-    ("date_of_birth", "12/03/1954"),
-];
-
-/// Books `investigations` for the patient identified by `identity` with
-/// `priority`; returns the accession number.
-async fn book(
-    app: &TestApp,
-    session: &Session,
-    identity: &[(&'static str, &'static str); 2],
-    priority: &str,
-    investigations: &[&str],
-) -> AccessionNumber {
-    let patient = app
-        .ctx
-        .store
-        .search_patients(
-            &PatientSearch {
-                nhs_number: Some(identity[0].1.into()),
-                ..Default::default()
-            },
-            1,
-        )
-        .await
-        .unwrap()
-        .remove(0)
-        .id;
-    let mut fields: Vec<(&str, &str)> = identity.to_vec();
-    fields.extend([
-        ("priority", priority),
-        ("requester_name", "Dr A Patel"),
-        ("requester_code", "C1234567"),
-        ("location", "Ward 7"),
-    ]);
-    for investigation in investigations {
-        fields.push(("investigations", investigation));
-    }
-    let response = session
-        .post(&format!("/patients/{patient}/requests"), &fields)
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    AccessionNumber::parse(location(&response).strip_prefix("/requests/").unwrap()).unwrap()
-}
-
-/// Moves the request's first specimen through `steps`.
-async fn steps(session: &Session, accession: &AccessionNumber, steps: &[&str]) {
-    let path = format!("/specimens/{}/events", accession.specimen_id(1));
-    for step in steps {
-        let mut fields = vec![("step", *step)];
-        if *step == "rejected" {
-            fields.push(("reason", "haemolysed"));
-        }
-        let response = session.post(&path, &fields).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "step {step}");
-    }
-}
-
-/// Posts the entry form with one value per investigation code.
-async fn enter(
-    session: &Session,
-    accession: &AccessionNumber,
-    values: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut fields: Vec<(String, String)> = Vec::new();
-    for (code, value) in values {
-        fields.push(("code".into(), (*code).into()));
-        fields.push((format!("value-{code}"), (*value).into()));
-    }
-    let fields: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(key, value)| (key.as_str(), value.as_str()))
-        .collect();
-    session
-        .post(&format!("/requests/{accession}/results"), &fields)
-        .await
-}
-
-async fn results_of(app: &TestApp, accession: &AccessionNumber) -> Vec<ResultRecord> {
-    let consultant = app
-        .ctx
-        .store
-        .get_user_by_username("consultant")
-        .await
-        .unwrap();
-    let request = app
-        .ctx
-        .store
-        .get_request(&accession.to_string(), consultant.id)
-        .await
-        .unwrap();
-    app.ctx.store.list_results(request.id).await.unwrap()
-}
+use crate::flow::{DANIEL, GRACE, book, enter, results_of, specimen_steps};
+use crate::helpers::client;
 
 both_engines!(
     potassium_is_flagged_and_keeps_the_interval_that_applied,
@@ -122,10 +22,10 @@ both_engines!(
         let mut accessions = Vec::new();
         for value in ["4.2", "3.1", "6.8"] {
             let accession = book(&app, &associate, &DANIEL, "routine", &["K"]).await;
-            steps(&associate, &accession, &["collected", "received"]).await;
+            specimen_steps(&associate, &accession, &["collected", "received"]).await;
 
             // Act
-            let response = enter(&associate, &accession, &[("K", value)]).await;
+            let response = enter(&associate, &accession, &[("K", value)], &[]).await;
 
             // Assert
             assert_eq!(response.status(), StatusCode::SEE_OTHER, "{value}");
@@ -218,7 +118,7 @@ both_engines!(impossible_values_are_refused_with_the_entry_kept, |app| {
     app.seed_demo().await;
     let associate = app.sign_in_demo("associate").await;
     let accession = book(&app, &associate, &DANIEL, "routine", &["K", "NA"]).await;
-    steps(&associate, &accession, &["collected", "received"]).await;
+    specimen_steps(&associate, &accession, &["collected", "received"]).await;
 
     for (value, message) in [
         ("haemolysed?", "is not a number"),
@@ -226,7 +126,7 @@ both_engines!(impossible_values_are_refused_with_the_entry_kept, |app| {
         ("12.5", "dilute and re-run"),
     ] {
         // Act: a valid sodium beside a bad potassium.
-        let response = enter(&associate, &accession, &[("NA", "140"), ("K", value)]).await;
+        let response = enter(&associate, &accession, &[("NA", "140"), ("K", value)], &[]).await;
 
         // Assert: refused, both values kept, nothing stored.
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -248,20 +148,20 @@ both_engines!(
         let accession = book(&app, &associate, &DANIEL, "routine", &["K"]).await;
 
         // Act: not yet received.
-        let response = enter(&associate, &accession, &[("K", "4.2")]).await;
+        let response = enter(&associate, &accession, &[("K", "4.2")], &[]).await;
 
         // Assert
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(response.text().await.unwrap().contains("receive it"));
 
         // Act: rejected.
-        steps(
+        specimen_steps(
             &associate,
             &accession,
             &["collected", "received", "rejected"],
         )
         .await;
-        let response = enter(&associate, &accession, &[("K", "4.2")]).await;
+        let response = enter(&associate, &accession, &[("K", "4.2")], &[]).await;
 
         // Assert
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -282,10 +182,10 @@ both_engines!(creatinine_gives_egfr_by_ckd_epi_2009, |app| {
     app.seed_demo().await;
     let associate = app.sign_in_demo("associate").await;
     let accession = book(&app, &associate, &GRACE, "routine", &["CREA", "EGFR"]).await;
-    steps(&associate, &accession, &["collected", "received"]).await;
+    specimen_steps(&associate, &accession, &["collected", "received"]).await;
 
     // Act
-    let response = enter(&associate, &accession, &[("CREA", "80")]).await;
+    let response = enter(&associate, &accession, &[("CREA", "80")], &[]).await;
 
     // Assert: an eGFR result, and no eGFR comment on creatinine any more.
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -319,8 +219,8 @@ both_engines!(
         app.clock.advance(jiff::SignedDuration::from_mins(5));
         let urgent = book(&app, &associate, &DANIEL, "urgent", &["K"]).await;
         let waiting = book(&app, &associate, &DANIEL, "urgent", &["NA"]).await;
-        steps(&associate, &routine, &["collected", "received"]).await;
-        steps(&associate, &urgent, &["collected", "received"]).await;
+        specimen_steps(&associate, &routine, &["collected", "received"]).await;
+        specimen_steps(&associate, &urgent, &["collected", "received"]).await;
 
         // Act
         let response = associate.get("/worklists").await;
@@ -338,11 +238,11 @@ both_engines!(
         let page = cardiac.get("/worklists").await.text().await.unwrap();
         assert!(!page.contains(&urgent.to_string()));
         assert!(!page.contains(&routine.to_string()));
-        let response = enter(&cardiac, &urgent, &[("K", "4.0")]).await;
+        let response = enter(&cardiac, &urgent, &[("K", "4.0")], &[]).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
         // Once entered, a line leaves the worklist.
-        let response = enter(&associate, &urgent, &[("K", "4.0")]).await;
+        let response = enter(&associate, &urgent, &[("K", "4.0")], &[]).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         let page = associate.get("/worklists").await.text().await.unwrap();
         assert!(!page.contains(&format!(">{urgent}</a>")));
@@ -355,7 +255,7 @@ both_engines!(the_api_records_results_with_their_flags, |app| {
     app.seed_demo().await;
     let associate = app.sign_in_demo("associate").await;
     let accession = book(&app, &associate, &DANIEL, "routine", &["K", "NA"]).await;
-    steps(&associate, &accession, &["collected", "received"]).await;
+    specimen_steps(&associate, &accession, &["collected", "received"]).await;
     let token = app.token_for("associate").await;
     let url = format!("{}/api/v1/requests/{accession}/results", app.address);
 
@@ -404,7 +304,7 @@ both_engines!(
         app.seed_demo().await;
         let associate = app.sign_in_demo("associate").await;
         let accession = book(&app, &associate, &DANIEL, "routine", &["CREA", "ALB", "K"]).await;
-        steps(&associate, &accession, &["collected", "received"]).await;
+        specimen_steps(&associate, &accession, &["collected", "received"]).await;
         let token = app.token_for("associate").await;
         let url = format!("{}/api/v1/requests/{accession}/results", app.address);
         let post = |body: Value| {

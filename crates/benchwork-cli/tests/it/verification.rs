@@ -6,16 +6,13 @@
 //! audit trail at each step; another department's result not found.
 
 use benchwork_domain::request::AccessionNumber;
-use benchwork_store::{AuditFilter, PatientSearch, ResultRecord};
+use benchwork_store::{AuditFilter, ResultRecord};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_engines;
+use crate::flow::{DANIEL, book, enter, page, results_of, specimen_steps};
 use crate::helpers::{Session, TestApp, client};
-use crate::roles::location;
-
-/// Daniel Hughes: male, born 1988.
-const DANIEL: &str = "9990000026";
 
 /// Books potassium for Daniel Hughes with `priority`, collects and receives
 /// the specimen, and enters `value`; returns the accession number.
@@ -25,79 +22,15 @@ async fn resulted(
     priority: &str,
     value: &str,
 ) -> AccessionNumber {
-    let patient = app
-        .ctx
-        .store
-        .search_patients(
-            &PatientSearch {
-                nhs_number: Some(DANIEL.into()),
-                ..Default::default()
-            },
-            1,
-        )
-        .await
-        .unwrap()
-        .remove(0)
-        .id;
-    let response = session
-        .post(
-            &format!("/patients/{patient}/requests"),
-            &[
-                ("nhs_number", DANIEL),
-                ("date_of_birth", "02/11/1988"),
-                ("priority", priority),
-                ("requester_name", "Dr A Patel"),
-                ("requester_code", "C1234567"),
-                ("location", "Ward 7"),
-                ("investigations", "K"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let accession =
-        AccessionNumber::parse(location(&response).strip_prefix("/requests/").unwrap()).unwrap();
-    for step in ["collected", "received"] {
-        let response = session
-            .post(
-                &format!("/specimens/{}/events", accession.specimen_id(1)),
-                &[("step", step)],
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "step {step}");
-    }
-    let response = session
-        .post(
-            &format!("/requests/{accession}/results"),
-            &[("code", "K"), ("value-K", value)],
-        )
-        .await;
+    let accession = book(app, session, &DANIEL, priority, &["K"]).await;
+    specimen_steps(session, &accession, &["collected", "received"]).await;
+    let response = enter(session, &accession, &[("K", value)], &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     accession
 }
 
 async fn result_of(app: &TestApp, accession: &AccessionNumber) -> ResultRecord {
-    let consultant = app
-        .ctx
-        .store
-        .get_user_by_username("consultant")
-        .await
-        .unwrap();
-    let request = app
-        .ctx
-        .store
-        .get_request(&accession.to_string(), consultant.id)
-        .await
-        .unwrap();
-    app.ctx
-        .store
-        .list_results(request.id)
-        .await
-        .unwrap()
-        .remove(0)
-}
-
-async fn page(session: &Session, path: &str) -> String {
-    session.get(path).await.text().await.unwrap()
+    results_of(app, accession).await.remove(0)
 }
 
 async fn event_types(app: &TestApp, id: &str) -> Vec<(String, String)> {
