@@ -4,7 +4,7 @@
 //! [`benchwork_app::results::worklist`] for one instrument, each beside the
 //! equivalent raw indexed SQL run with sqlx directly in the same run; and
 //! (c) the throughput of result entry, verification and authorisation
-//! through the app functions. See docs/benchmarks-investigations.md.
+//! through the app functions. See docs/benchmarks.md (Investigations).
 //!
 //! `cargo bench -p benchwork-app --bench investigations` runs the full size
 //! on a temporary SQLite file and exits non-zero when (a) or (b) takes more
