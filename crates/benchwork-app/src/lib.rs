@@ -39,6 +39,7 @@ pub mod reports;
 pub mod requests;
 pub mod results;
 pub mod staff;
+pub mod qc_charts;
 pub mod turnaround;
 pub mod verification;
 // Issue 3 administration: instruments, panel editing, filtered lists.

@@ -296,7 +296,7 @@ fn read_and_evaluate(
     let mut history: VecDeque<RunZ> = VecDeque::with_capacity(HISTORY + 1);
     let mut counts = Counts::default();
     let mut current: Option<(i64, [Option<f64>; 2])> = None;
-    let mut judge = |history: &mut VecDeque<RunZ>, z: [Option<f64>; 2], counts: &mut Counts| {
+    let judge = |history: &mut VecDeque<RunZ>, z: [Option<f64>; 2], counts: &mut Counts| {
         history.push_back(RunZ { z: z.to_vec() });
         if !full_history && history.len() > HISTORY {
             history.pop_front();

@@ -40,6 +40,7 @@ mod verification;
 // Issue 3 administration: instrument corrections, panel versions.
 mod instruments;
 mod panels;
+mod qc_charts;
 
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
@@ -65,6 +66,9 @@ pub use results::{
 };
 pub use users::{
     ApiTokenRecord, DepartmentRecord, NewUserRecord, SessionRecord, UserRecord, UserUpdate,
+};
+pub use qc_charts::{
+    QcCorrectiveRecord, QcPointFilter, QcPointRecord, QcSeriesRecord, QcViolationRecord,
 };
 pub use verification::{
     AmendmentWrite, QueueRecord, ResultReviewRecord, ResultReviewState, ResultVersionRecord,

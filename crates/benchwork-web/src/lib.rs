@@ -22,6 +22,7 @@ mod api_requests;
 mod api_results;
 mod api_turnaround;
 mod api_verification;
+mod api_qc_charts;
 mod assets;
 mod audit;
 mod catalogue;
@@ -35,6 +36,8 @@ mod incidents;
 mod instruments;
 mod page;
 mod panels;
+mod lj_chart;
+mod qc_charts;
 mod patients;
 mod reports;
 mod requests;
@@ -65,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::router())
         .merge(worklists::router())
         .merge(turnaround::router())
+        .merge(qc_charts::router())
         .merge(instruments::router())
         .merge(panels::router())
         .merge(comments::router())
