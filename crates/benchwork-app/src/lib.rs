@@ -35,11 +35,11 @@ pub mod incidents;
 pub mod jobs;
 pub mod notifications;
 pub mod patients;
+pub mod qc_charts;
 pub mod reports;
 pub mod requests;
 pub mod results;
 pub mod staff;
-pub mod qc_charts;
 pub mod turnaround;
 pub mod verification;
 // Issue 3 administration: instruments, panel editing, filtered lists.

@@ -358,7 +358,9 @@ fn violation_points(points: &str) -> AppResult<Vec<(Uuid, i64)>> {
                 .and_then(|run| Uuid::parse_str(run).ok());
             let level = point["level"].as_i64();
             run.zip(level).ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!("stored QC point {point} is not run and level"))
+                AppError::Internal(anyhow::anyhow!(
+                    "stored QC point {point} is not run and level"
+                ))
             })
         })
         .collect()
@@ -372,7 +374,10 @@ pub async fn chart(ctx: &Ctx, actor: &Actor, input: &ChartInput) -> AppResult<Qc
         parse_chart_input(input, today).map_err(AppError::Invalid)?;
     let (instrument, investigation_id, investigation_code, investigation_name) =
         load_series(ctx, actor, instrument_id, &code).await?;
-    let (since, until) = (start_of(from)?, start_of(to.tomorrow().map_err(|e| AppError::Internal(e.into()))?)?);
+    let (since, until) = (
+        start_of(from)?,
+        start_of(to.tomorrow().map_err(|e| AppError::Internal(e.into()))?)?,
+    );
     let records = ctx
         .store
         .qc_points(
@@ -506,7 +511,10 @@ pub async fn statistics(
         parse_statistics_input(input, today).map_err(AppError::Invalid)?;
     let (instrument, investigation_id, investigation_code, investigation_name) =
         load_series(ctx, actor, instrument_id, &code).await?;
-    let (since, until) = (start_of(from)?, start_of(to.tomorrow().map_err(|e| AppError::Internal(e.into()))?)?);
+    let (since, until) = (
+        start_of(from)?,
+        start_of(to.tomorrow().map_err(|e| AppError::Internal(e.into()))?)?,
+    );
     let all = ctx
         .store
         .qc_points(
@@ -612,8 +620,14 @@ mod tests {
             to: String::new(),
             tea: tea.into(),
         };
-        assert_eq!(fields(parse_statistics_input(&input("0"), today)), vec!["tea"]);
-        assert_eq!(fields(parse_statistics_input(&input("ten"), today)), vec!["tea"]);
+        assert_eq!(
+            fields(parse_statistics_input(&input("0"), today)),
+            vec!["tea"]
+        );
+        assert_eq!(
+            fields(parse_statistics_input(&input("ten"), today)),
+            vec!["tea"]
+        );
         assert_eq!(
             parse_statistics_input(&input("10 %"), today).unwrap().4,
             Some(10.0)

@@ -146,7 +146,11 @@ fn run() -> BenchResult<ExitCode> {
         thousands(evaluation_rate),
         thousands(baseline_rate),
         ratio,
-        if ratio >= AIM_PERCENT { "met" } else { "NOT met" }
+        if ratio >= AIM_PERCENT {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     if options.bench_mode && ratio < AIM_PERCENT {
         eprintln!(
@@ -241,7 +245,11 @@ fn generate(connection: &Connection, n_points: u64) -> BenchResult<()> {
                     if random.next() % 5_000 == 0 {
                         z = 3.5;
                     }
-                    insert.execute(rusqlite::params![run as i64, level as i64 + 1, mean + z * sd])?;
+                    insert.execute(rusqlite::params![
+                        run as i64,
+                        level as i64 + 1,
+                        mean + z * sd
+                    ])?;
                 }
                 run += 1;
             }
@@ -321,7 +329,10 @@ fn read_and_evaluate(
         let run: i64 = row.get(0)?;
         let level: i64 = row.get(1)?;
         let value: f64 = row.get(2)?;
-        let index = usize::try_from(level - 1).ok().filter(|l| *l < 2).ok_or("bad level")?;
+        let index = usize::try_from(level - 1)
+            .ok()
+            .filter(|l| *l < 2)
+            .ok_or("bad level")?;
         match &mut current {
             Some((at, z)) if *at == run => z[index] = Some(targets[index].z(value)),
             _ => {

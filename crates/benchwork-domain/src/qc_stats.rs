@@ -227,9 +227,7 @@ mod tests {
 
     #[test]
     fn one_value_has_a_mean_but_its_sd_is_refused_clearly() {
-        let stats = summarise(&[(4.0, Some(4.0))], Some(10.0))
-            .unwrap()
-            .unwrap();
+        let stats = summarise(&[(4.0, Some(4.0))], Some(10.0)).unwrap().unwrap();
         assert_eq!(stats.n, 1);
         assert_eq!(stats.sd, Err(StatsError::TooFew { n: 1 }));
         assert_eq!(

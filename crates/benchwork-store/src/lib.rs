@@ -53,6 +53,9 @@ pub use instruments::{INSTRUMENT_CHANGED, InstrumentUpdate};
 pub use jobs::{ClaimedJob, JobRecord, NewJob};
 pub use notifications::{NewNotification, NotificationRecord};
 pub use patients::{PatientRecord, PatientSearch, PatientWrite};
+pub use qc_charts::{
+    QcCorrectiveRecord, QcPointFilter, QcPointRecord, QcSeriesRecord, QcViolationRecord,
+};
 pub use request_status::{RequestStatusEventRecord, TurnaroundLineRecord, TurnaroundLines};
 pub use requests::RequestFilter;
 pub use requests::{
@@ -66,9 +69,6 @@ pub use results::{
 };
 pub use users::{
     ApiTokenRecord, DepartmentRecord, NewUserRecord, SessionRecord, UserRecord, UserUpdate,
-};
-pub use qc_charts::{
-    QcCorrectiveRecord, QcPointFilter, QcPointRecord, QcSeriesRecord, QcViolationRecord,
 };
 pub use verification::{
     AmendmentWrite, QueueRecord, ResultReviewRecord, ResultReviewState, ResultVersionRecord,

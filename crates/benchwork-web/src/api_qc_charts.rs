@@ -135,7 +135,13 @@ impl From<&QcChart> for QcChartOut {
             corrective_actions: chart
                 .corrective
                 .iter()
-                .map(|action| (action.at.to_string(), action.kind.clone(), action.action.clone()))
+                .map(|action| {
+                    (
+                        action.at.to_string(),
+                        action.kind.clone(),
+                        action.action.clone(),
+                    )
+                })
                 .collect(),
         }
     }

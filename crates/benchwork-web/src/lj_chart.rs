@@ -77,7 +77,11 @@ fn signed(z: f64) -> String {
 /// What the chart shows, for the `<desc>` and the page: one sentence.
 pub fn summary(chart: &QcChart) -> String {
     let n = chart.points.len();
-    let plotted = chart.points.iter().filter(|point| point.z.is_some()).count();
+    let plotted = chart
+        .points
+        .iter()
+        .filter(|point| point.z.is_some())
+        .count();
     let rejected = chart
         .points
         .iter()
@@ -117,7 +121,11 @@ pub fn summary(chart: &QcChart) -> String {
         if n == 1 { "" } else { "s" },
     );
     if plotted < n {
-        let _ = write!(text, " ({} without an established target, not plotted)", n - plotted);
+        let _ = write!(
+            text,
+            " ({} without an established target, not plotted)",
+            n - plotted
+        );
     }
     let _ = write!(
         text,
@@ -130,7 +138,12 @@ pub fn summary(chart: &QcChart) -> String {
     } else {
         let rules: Vec<String> = fired
             .iter()
-            .map(|(rule, count)| format!("{rule} on {count} value{}", if *count == 1 { "" } else { "s" }))
+            .map(|(rule, count)| {
+                format!(
+                    "{rule} on {count} value{}",
+                    if *count == 1 { "" } else { "s" }
+                )
+            })
             .collect();
         let _ = write!(text, "; rules fired: {}", rules.join(", "));
     }
@@ -191,7 +204,11 @@ pub fn levey_jennings_svg(chart: &QcChart) -> String {
         let Some((mean, sd)) = segment.target else {
             continue;
         };
-        let _ = write!(svg, r#"<g class="lj-target" data-lot="{}">"#, escape(&segment.lot));
+        let _ = write!(
+            svg,
+            r#"<g class="lj-target" data-lot="{}">"#,
+            escape(&segment.lot)
+        );
         for k in [-3_i32, -2, -1, 0, 1, 2, 3] {
             let y = y_of(f64::from(k));
             let (colour, dash) = match k.abs() {
@@ -255,7 +272,11 @@ pub fn levey_jennings_svg(chart: &QcChart) -> String {
     }
     for action in &chart.corrective {
         // Between the last run before the action and the first after it.
-        let after = chart.points.iter().position(|point| point.at >= action.at).unwrap_or(n);
+        let after = chart
+            .points
+            .iter()
+            .position(|point| point.at >= action.at)
+            .unwrap_or(n);
         let x = LEFT + after as f64 * slot(n);
         let _ = write!(
             svg,
@@ -288,7 +309,11 @@ pub fn levey_jennings_svg(chart: &QcChart) -> String {
         .points
         .iter()
         .enumerate()
-        .filter_map(|(index, point)| point.z.map(|z| format!("{:.1},{:.1}", x_of(index, n), y_of(z))))
+        .filter_map(|(index, point)| {
+            point
+                .z
+                .map(|z| format!("{:.1},{:.1}", x_of(index, n), y_of(z)))
+        })
         .collect();
     if path.len() > 1 {
         let _ = write!(
@@ -378,7 +403,11 @@ pub fn levey_jennings_svg(chart: &QcChart) -> String {
             );
         }
         if !point.rules.is_empty() {
-            let above = if z >= 0.0 { -radius - 5.0 } else { radius + 13.0 };
+            let above = if z >= 0.0 {
+                -radius - 5.0
+            } else {
+                radius + 13.0
+            };
             let text_y = (y + above).clamp(TOP + 10.0, TOP + PLOT_H - 2.0);
             let _ = write!(
                 svg,
@@ -463,7 +492,10 @@ mod tests {
         assert_eq!(count(&svg, "class=\"lj-point "), 1);
         assert_eq!(count(&svg, "class=\"lj-sd-line\""), 7);
         assert!(svg.contains(">4.300<"), "the +3 SD value is labelled");
-        assert!(svg.contains(">+2 SD<") && svg.contains(">−3 SD<"), "z labels on the right");
+        assert!(
+            svg.contains(">+2 SD<") && svg.contains(">−3 SD<"),
+            "z labels on the right"
+        );
         assert!(!svg.contains("<polyline"), "no line through a single point");
     }
 
@@ -477,13 +509,23 @@ mod tests {
         assert_eq!(count(&svg, "class=\"lj-point lj-rejected\""), 1);
         assert_eq!(count(&svg, "class=\"lj-point lj-warning\""), 1);
         assert!(svg.contains(">1-2s 1-3s</text>"));
-        assert!(svg.contains(">rejected</text>"), "the rejected run is annotated");
-        assert!(svg.contains("1 rejected run, 1 warning; rules fired: 1-2s on 2 values, 1-3s on 1 value"));
+        assert!(
+            svg.contains(">rejected</text>"),
+            "the rejected run is annotated"
+        );
+        assert!(
+            svg.contains(
+                "1 rejected run, 1 warning; rules fired: 1-2s on 2 values, 1-3s on 1 value"
+            )
+        );
     }
 
     #[test]
     fn a_lot_change_starts_new_target_lines_with_an_annotation() {
-        let mut points = vec![point(0, "L1", 0.1, "accepted", &[]), point(1, "L1", -0.3, "accepted", &[])];
+        let mut points = vec![
+            point(0, "L1", 0.1, "accepted", &[]),
+            point(1, "L1", -0.3, "accepted", &[]),
+        ];
         let mut next = point(2, "L2", 0.4, "accepted", &[]);
         next.target = Some((4.2, 0.12));
         points.push(next);
@@ -495,7 +537,11 @@ mod tests {
             action: "recalibrated".into(),
         });
         let svg = levey_jennings_svg(&chart);
-        assert_eq!(count(&svg, "class=\"lj-sd-line\""), 14, "seven lines per lot");
+        assert_eq!(
+            count(&svg, "class=\"lj-sd-line\""),
+            14,
+            "seven lines per lot"
+        );
         assert!(svg.contains("Lot L2: mean 4.200, SD 0.120"));
         assert!(svg.contains("Corrective action: recalibration"));
         assert!(svg.contains("1 lot change."));

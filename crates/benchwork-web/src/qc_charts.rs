@@ -40,13 +40,19 @@ fn choices_of(series: &[QcSeriesRecord]) -> Choices {
     let mut instruments: Vec<(String, String)> = Vec::new();
     let mut investigations: Vec<(String, String)> = Vec::new();
     for record in series {
-        let instrument = (record.instrument_id.to_string(), record.instrument_name.clone());
+        let instrument = (
+            record.instrument_id.to_string(),
+            record.instrument_name.clone(),
+        );
         if !instruments.contains(&instrument) {
             instruments.push(instrument);
         }
         let investigation = (
             record.investigation_code.clone(),
-            format!("{} ({})", record.investigation_name, record.investigation_code),
+            format!(
+                "{} ({})",
+                record.investigation_name, record.investigation_code
+            ),
         );
         if !investigations.contains(&investigation) {
             investigations.push(investigation);
@@ -245,7 +251,10 @@ async fn get_qc_chart_svg(
     .collect();
     Ok((
         [
-            (header::CONTENT_TYPE, "image/svg+xml; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_TYPE,
+                "image/svg+xml; charset=utf-8".to_owned(),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{filename}\""),
