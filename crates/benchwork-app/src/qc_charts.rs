@@ -249,11 +249,15 @@ fn parse_series(
     (instrument, investigation)
 }
 
+/// A parsed chart filter: instrument, investigation code, level, from, to.
+type ChartFilter = (InstrumentId, String, i64, Date, Date);
+
+/// A parsed statistics filter: instrument, investigation code, from, to,
+/// allowable total error.
+type StatisticsFilter = (InstrumentId, String, Date, Date, Option<f64>);
+
 /// Parses the chart's filter: (instrument, investigation code, level, from, to).
-fn parse_chart_input(
-    input: &ChartInput,
-    today: Date,
-) -> Result<(InstrumentId, String, i64, Date, Date), Vec<FieldError>> {
+fn parse_chart_input(input: &ChartInput, today: Date) -> Result<ChartFilter, Vec<FieldError>> {
     let mut errors = Vec::new();
     let (instrument, investigation) =
         parse_series(&input.instrument, &input.investigation, &mut errors);
@@ -277,7 +281,7 @@ fn parse_chart_input(
 fn parse_statistics_input(
     input: &StatisticsInput,
     today: Date,
-) -> Result<(InstrumentId, String, Date, Date, Option<f64>), Vec<FieldError>> {
+) -> Result<StatisticsFilter, Vec<FieldError>> {
     let mut errors = Vec::new();
     let (instrument, investigation) =
         parse_series(&input.instrument, &input.investigation, &mut errors);

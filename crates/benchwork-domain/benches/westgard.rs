@@ -71,7 +71,7 @@ fn parse_options(args: impl Iterator<Item = String>) -> BenchResult<Options> {
                     .replace('_', "")
                     .parse()
                     .map_err(|_| format!("--points {value}: expected a whole number"))?;
-                if value < 2 || value % 2 != 0 {
+                if value < 2 || !value.is_multiple_of(2) {
                     return Err("--points must be an even number of at least 2".into());
                 }
                 n_points = Some(value);
@@ -233,8 +233,12 @@ fn generate(connection: &Connection, n_points: u64) -> BenchResult<()> {
             let end = (run + INSERT_BATCH / 2).min(n_runs);
             while run < end {
                 for (level, (mean, sd)) in TARGETS.iter().enumerate() {
-                    if shift[level].0 == 0 && random.next() % 4_000 == 0 {
-                        let side = if random.next() % 2 == 0 { 1.5 } else { -1.5 };
+                    if shift[level].0 == 0 && random.next().is_multiple_of(4_000) {
+                        let side = if random.next().is_multiple_of(2) {
+                            1.5
+                        } else {
+                            -1.5
+                        };
                         shift[level] = (20, side);
                     }
                     let mut z = random.normal();
@@ -242,7 +246,7 @@ fn generate(connection: &Connection, n_points: u64) -> BenchResult<()> {
                         shift[level].0 -= 1;
                         z += shift[level].1;
                     }
-                    if random.next() % 5_000 == 0 {
+                    if random.next().is_multiple_of(5_000) {
                         z = 3.5;
                     }
                     insert.execute(rusqlite::params![

@@ -151,12 +151,18 @@ pub struct StatPoint {
     pub target_mean: Option<f64>,
 }
 
+/// A group of the monthly statistics: first day of the month, level, lot.
+pub type MonthLot = (Date, u8, String);
+
+/// A group of the comparison: instrument name, level, lot.
+pub type InstrumentLot = (String, u8, String);
+
 /// Statistics by month (Europe/London), level and lot number, oldest month
 /// first.
 pub fn by_month_and_lot(
     points: &[StatPoint],
     tea_percent: Option<f64>,
-) -> Result<Vec<((Date, u8, String), QcStats)>, StatsError> {
+) -> Result<Vec<(MonthLot, QcStats)>, StatsError> {
     grouped(points, tea_percent, |point| {
         (london_month(point.at), point.level, point.lot.clone())
     })
@@ -167,7 +173,7 @@ pub fn by_month_and_lot(
 pub fn by_instrument_and_lot(
     points: &[StatPoint],
     tea_percent: Option<f64>,
-) -> Result<Vec<((String, u8, String), QcStats)>, StatsError> {
+) -> Result<Vec<(InstrumentLot, QcStats)>, StatsError> {
     grouped(points, tea_percent, |point| {
         (point.instrument.clone(), point.level, point.lot.clone())
     })

@@ -38,6 +38,7 @@ pub(crate) struct Fixture {
 }
 
 /// One lot of a level-1 material with its target on `instrument`.
+#[allow(clippy::too_many_arguments)]
 async fn lot(
     app: &TestApp,
     material: Uuid,
