@@ -264,8 +264,9 @@ pub fn levey_jennings_svg(chart: &QcChart) -> String {
             let x = x_of(index, n);
             let _ = write!(
                 svg,
-                r#"<g class="lj-annotation lj-rejected"><line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="{RED}" stroke-width="0.5" stroke-dasharray="1 2"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="{RED}">rejected</text></g>"#,
+                r#"<g class="lj-annotation lj-rejected"><line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="{RED}" stroke-width="0.5" stroke-dasharray="1 2"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="{RED}">rejected</text></g>"#,
                 TOP + PLOT_H,
+                x - 3.0,
                 TOP + PLOT_H - 4.0
             );
         }
@@ -403,7 +404,11 @@ pub fn levey_jennings_svg(chart: &QcChart) -> String {
             );
         }
         if !point.rules.is_empty() {
-            let above = if z >= 0.0 {
+            // Above a high value, below a low one; above a value near the
+            // bottom edge, clear of the "rejected" label and the clip marker.
+            let above = if z < -Z_LIMIT {
+                -radius - 16.0
+            } else if z >= 0.0 || z < -3.0 {
                 -radius - 5.0
             } else {
                 radius + 13.0
