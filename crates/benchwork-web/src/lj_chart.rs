@@ -408,7 +408,7 @@ pub fn levey_jennings_svg(chart: &QcChart) -> String {
             // bottom edge, clear of the "rejected" label and the clip marker.
             let above = if z < -Z_LIMIT {
                 -radius - 16.0
-            } else if z >= 0.0 || z < -3.0 {
+            } else if !(-3.0..0.0).contains(&z) {
                 -radius - 5.0
             } else {
                 radius + 13.0
