@@ -35,6 +35,7 @@ pub mod incidents;
 pub mod jobs;
 pub mod notifications;
 pub mod patients;
+pub mod qc_charts;
 pub mod reports;
 pub mod requests;
 pub mod results;

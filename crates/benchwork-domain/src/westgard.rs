@@ -415,34 +415,41 @@ pub fn evaluate(history: &[RunZ], rules: &RuleSet) -> Evaluation {
         // No rule looks further back than this many values.
         const WINDOW: usize = 12;
         // One level's last values (at most WINDOW), oldest first, ending with
-        // the judged run.
-        let by_level = |level: usize| -> Vec<(PointRef, f64)> {
-            let mut series: Vec<(PointRef, f64)> = (0..=current)
-                .rev()
-                .filter_map(|run| {
-                    history[run]
+        // the judged run; computed once per level of the judged run, as
+        // several rules read them.
+        let by_level: Vec<Vec<(PointRef, f64)>> = levels
+            .iter()
+            .map(|&level| {
+                let mut series: Vec<(PointRef, f64)> = Vec::with_capacity(WINDOW);
+                for run in (0..=current).rev() {
+                    if series.len() == WINDOW {
+                        break;
+                    }
+                    if let Some(z) = history[run]
                         .z
                         .get(level)
                         .copied()
                         .flatten()
                         .filter(|z| z.is_finite())
-                        .map(|z| (PointRef { run, level }, z))
-                })
-                .take(WINDOW)
-                .collect();
-            series.reverse();
-            series
-        };
+                    {
+                        series.push((PointRef { run, level }, z));
+                    }
+                }
+                series.reverse();
+                series
+            })
+            .collect();
         // The last values of all levels, run by run (at most WINDOW).
         let interleaved: Vec<(PointRef, f64)> = {
             let mut tail = Vec::with_capacity(WINDOW);
-            for run in (0..=current).rev() {
-                let mut run_points = points(run);
-                while let Some(point) = run_points.pop() {
-                    if tail.len() == WINDOW {
-                        break;
+            'runs: for run in (0..=current).rev() {
+                for (level, z) in history[run].z.iter().enumerate().rev() {
+                    if let Some(z) = z.filter(|z| z.is_finite()) {
+                        if tail.len() == WINDOW {
+                            break 'runs;
+                        }
+                        tail.push((PointRef { run, level }, z));
                     }
-                    tail.push(point);
                 }
                 if tail.len() == WINDOW {
                     break;
@@ -504,8 +511,7 @@ pub fn evaluate(history: &[RunZ], rules: &RuleSet) -> Evaluation {
                     // Across runs within each level: the last 2 (2-2s), or
                     // 2 of the last 3 (2of3-2s) including the judged run's.
                     let window = if rule == Rule::TwoTwoS { 2 } else { 3 };
-                    for &level in &levels {
-                        let series = by_level(level);
+                    for (&level, series) in levels.iter().zip(&by_level) {
                         let tail = &series[series.len().saturating_sub(window)..];
                         if tail.len() < 2 {
                             continue;
@@ -534,8 +540,8 @@ pub fn evaluate(history: &[RunZ], rules: &RuleSet) -> Evaluation {
                     let Some((n, limit)) = rule.consecutive() else {
                         continue;
                     };
-                    for &level in &levels {
-                        if let Some(points) = run_of(&by_level(level), n, limit) {
+                    for (&level, series) in levels.iter().zip(&by_level) {
+                        if let Some(points) = run_of(series, n, limit) {
                             violations.push(Violation {
                                 rule,
                                 scope: Scope::AcrossRuns { level },

@@ -40,6 +40,7 @@ mod verification;
 // Issue 3 administration: instrument corrections, panel versions.
 mod instruments;
 mod panels;
+mod qc_charts;
 
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
@@ -52,6 +53,9 @@ pub use instruments::{INSTRUMENT_CHANGED, InstrumentUpdate};
 pub use jobs::{ClaimedJob, JobRecord, NewJob};
 pub use notifications::{NewNotification, NotificationRecord};
 pub use patients::{PatientRecord, PatientSearch, PatientWrite};
+pub use qc_charts::{
+    QcCorrectiveRecord, QcPointFilter, QcPointRecord, QcSeriesRecord, QcViolationRecord,
+};
 pub use request_status::{RequestStatusEventRecord, TurnaroundLineRecord, TurnaroundLines};
 pub use requests::RequestFilter;
 pub use requests::{

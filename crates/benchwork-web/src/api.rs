@@ -308,6 +308,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(crate::api_admin::router())
         .merge(crate::api_reports::router())
         .merge(crate::api_cumulative::router())
+        .merge(crate::api_qc_charts::router())
         .method_not_allowed_fallback(|| async {
             ApiError::Request {
                 status: StatusCode::METHOD_NOT_ALLOWED,
@@ -335,7 +336,8 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_admin::post_panel, crate::api_admin::put_panel, crate::api_admin::get_requests, crate::api_admin::get_consents,
         crate::api_admin::post_consent, crate::api_admin::get_worklist, crate::api_admin::get_result_queue,
         crate::api_reports::get_report, crate::api_reports::get_report_pdf,
-        crate::api_cumulative::get_patient_results),
+        crate::api_cumulative::get_patient_results,
+        crate::api_qc_charts::get_qc_chart, crate::api_qc_charts::get_qc_statistics),
     components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
         PatientOut, PatientIn, IdentityCheckOut, MergeIn,
         crate::api_catalogue::InvestigationOut, crate::api_catalogue::InvestigationWithHistoryOut, crate::api_catalogue::InvestigationIn,
@@ -351,7 +353,9 @@ pub(crate) fn router() -> Router<AppState> {
         benchwork_report::ReportDocument, benchwork_report::ReportPatient, benchwork_report::ReportRequest,
         benchwork_report::ReportSpecimen, benchwork_report::ReportLine, benchwork_report::SignOff, benchwork_report::ReportAmendment,
         crate::api_results::ResultCommentOut,
-        crate::api_cumulative::CumulativeOut, crate::api_cumulative::InvestigationSummaryOut, crate::api_cumulative::CumulativeResultOut)),
+        crate::api_cumulative::CumulativeOut, crate::api_cumulative::InvestigationSummaryOut, crate::api_cumulative::CumulativeResultOut,
+        crate::api_qc_charts::QcChartOut, crate::api_qc_charts::QcChartPointOut, crate::api_qc_charts::QcChartSegmentOut,
+        crate::api_qc_charts::QcChartViolationOut, crate::api_qc_charts::QcStatisticsOut, crate::api_qc_charts::QcStatisticsRowOut)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -17,6 +17,7 @@ pub mod api;
 mod api_admin;
 mod api_catalogue;
 mod api_cumulative;
+mod api_qc_charts;
 mod api_reports;
 mod api_requests;
 mod api_results;
@@ -33,9 +34,11 @@ mod forms;
 mod home;
 mod incidents;
 mod instruments;
+mod lj_chart;
 mod page;
 mod panels;
 mod patients;
+mod qc_charts;
 mod reports;
 mod requests;
 pub mod session;
@@ -65,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::router())
         .merge(worklists::router())
         .merge(turnaround::router())
+        .merge(qc_charts::router())
         .merge(instruments::router())
         .merge(panels::router())
         .merge(comments::router())

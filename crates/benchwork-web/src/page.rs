@@ -69,6 +69,11 @@ fn navigation(actor: &Actor, section: &str) -> Vec<NavItem> {
             href: "/turnaround",
             current: section == "turnaround",
         });
+        items.push(NavItem {
+            label: "QC charts",
+            href: "/qc/charts",
+            current: section == "qc",
+        });
     }
     if actor.can(Permission::EnterResults) {
         items.push(NavItem {

@@ -411,3 +411,79 @@ async fn a_request_is_booked_resulted_verified_and_authorised_in_the_browser() {
     let _ = browser.close().await;
     outcome.unwrap();
 }
+
+/// QC charts (issue 4): the chart form is filled and sent from the
+/// keyboard alone; the Levey–Jennings SVG is drawn with its title and the
+/// data table below it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_qc_chart_form_works_from_the_keyboard_and_draws_the_chart_and_table() {
+    let app = spawn_app(Engine::Sqlite).await;
+    crate::qc_charts::fixture(&app).await;
+    let Some((_driver, browser)) = start_browser().await else {
+        return;
+    };
+    let outcome = async {
+        sign_in(&browser, &app, "associate").await?;
+        browser.goto(&format!("{}/qc/charts", app.address)).await?;
+        // Type into each field and Tab to the next, as a keyboard user does.
+        browser
+            .find(Locator::Id("instrument"))
+            .await?
+            .send_keys("Chemistry")
+            .await?;
+        for (id, keys) in [
+            ("investigation", "Potassium"),
+            ("level", "Level 1"),
+            ("from", "2026-10-01"),
+            ("to", "2026-11-30"),
+        ] {
+            browser
+                .active_element()
+                .await?
+                .send_keys("\u{E004}")
+                .await?;
+            let focused = browser.active_element().await?;
+            assert_eq!(focused.attr("id").await?.as_deref(), Some(id));
+            focused.send_keys(keys).await?;
+        }
+        // Enter in the last field sends the form.
+        browser
+            .active_element()
+            .await?
+            .send_keys("\u{E007}")
+            .await?;
+        let svg = browser
+            .wait()
+            .for_element(Locator::Css("svg#lj-chart"))
+            .await?;
+        assert_eq!(svg.attr("role").await?.as_deref(), Some("img"));
+        let title = browser
+            .find(Locator::Css("#lj-chart title#lj-title"))
+            .await?
+            .prop("textContent")
+            .await?
+            .unwrap_or_default();
+        assert_eq!(
+            title,
+            "Levey–Jennings chart: Potassium (K), level 1, Chemistry analyser 1"
+        );
+        let points = browser
+            .find_all(Locator::Css("#lj-chart .lj-point"))
+            .await?;
+        assert_eq!(points.len(), 14);
+        let rows = browser.find_all(Locator::Css("#lj-table tbody tr")).await?;
+        assert_eq!(rows.len(), 14);
+        save_screenshot(&browser, "qc-chart").await?;
+        // The entry is kept in the form.
+        let level = browser
+            .find(Locator::Id("level"))
+            .await?
+            .prop("value")
+            .await?;
+        assert_eq!(level.as_deref(), Some("1"));
+        Ok::<(), Box<dyn std::error::Error>>(())
+    }
+    .await;
+    let _ = browser.close().await;
+    outcome.unwrap();
+}

@@ -25,6 +25,7 @@ mod docs;
 mod incidents;
 mod jobs;
 mod patients;
+mod qc_charts;
 mod reports;
 mod requests;
 mod results;

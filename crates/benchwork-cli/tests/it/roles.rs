@@ -202,6 +202,19 @@ fn page_routes() -> Vec<Route> {
         // Cumulative view (issue 3 item 7).
         page(Method::GET, "/patients/{patient}/results", VIEW_RECORDS),
         page(Method::GET, "/patients/{patient}/results/K", VIEW_RECORDS),
+        // QC charts (issue 4): Levey–Jennings charts and statistics.
+        page(Method::GET, "/qc/charts", VIEW_RECORDS),
+        page(
+            Method::GET,
+            "/qc/charts?instrument={result}&investigation=K&level=1",
+            VIEW_RECORDS,
+        ),
+        page(
+            Method::GET,
+            "/qc/charts.svg?instrument={result}&investigation=K&level=1",
+            VIEW_RECORDS,
+        ),
+        page(Method::GET, "/qc/statistics", VIEW_RECORDS),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -401,6 +414,19 @@ fn api_routes() -> Vec<Route> {
         api(
             Method::GET,
             "/api/v1/patients/{patient}/results?investigation=K",
+            VIEW_RECORDS,
+            None,
+        ),
+        // QC charts (issue 4): Levey–Jennings chart data and statistics.
+        api(
+            Method::GET,
+            "/api/v1/qc/charts?instrument={result}&investigation=K&level=1",
+            VIEW_RECORDS,
+            None,
+        ),
+        api(
+            Method::GET,
+            "/api/v1/qc/statistics?instrument={result}&investigation=K",
             VIEW_RECORDS,
             None,
         ),
