@@ -2,7 +2,7 @@
 //! [`benchwork_domain::westgard::evaluate`] with the full two-level rule set
 //! over N QC points read from SQLite, beside a baseline that reads the same
 //! points in the same order and only sums them, in the same run. See
-//! docs/benchmarks-qc.md.
+//! docs/benchmarks.md (Westgard rule engine).
 //!
 //! `cargo bench -p benchwork-domain --bench westgard` runs ten million
 //! points (five million runs of two levels) from a temporary SQLite file and
