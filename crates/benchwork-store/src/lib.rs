@@ -40,6 +40,8 @@ mod verification;
 // Issue 3 administration: instrument corrections, panel versions.
 mod instruments;
 mod panels;
+// Issue 4: internal quality control.
+mod qc;
 
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
@@ -52,6 +54,11 @@ pub use instruments::{INSTRUMENT_CHANGED, InstrumentUpdate};
 pub use jobs::{ClaimedJob, JobRecord, NewJob};
 pub use notifications::{NewNotification, NotificationRecord};
 pub use patients::{PatientRecord, PatientSearch, PatientWrite};
+pub use qc::{
+    HoldBlock, HoldResultRecord, NewHoldReview, QcHoldRecord, QcLotInUse, QcLotRecord,
+    QcMaterialRecord, QcRuleConfigRecord, QcRunRecord, QcRunWrite, QcTargetRecord, QcValueRecord,
+    QcViolationRecord,
+};
 pub use request_status::{RequestStatusEventRecord, TurnaroundLineRecord, TurnaroundLines};
 pub use requests::RequestFilter;
 pub use requests::{

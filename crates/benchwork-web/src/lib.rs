@@ -16,17 +16,19 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub mod api;
 mod api_admin;
 mod api_catalogue;
-mod api_reports;
 mod api_cumulative;
+mod api_reports;
 mod api_requests;
 mod api_results;
 mod api_turnaround;
 mod api_verification;
+// Issue 4: internal quality control.
+mod api_qc;
 mod assets;
 mod audit;
 mod catalogue;
-mod comments;
 mod chart;
+mod comments;
 mod cumulative;
 pub mod error;
 mod forms;
@@ -36,6 +38,7 @@ mod instruments;
 mod page;
 mod panels;
 mod patients;
+mod qc;
 mod reports;
 mod requests;
 pub mod session;
@@ -69,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .merge(panels::router())
         .merge(comments::router())
         .merge(cumulative::router())
+        .merge(qc::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,
