@@ -409,9 +409,13 @@ fn run_from_row(row: &impl RowExt) -> StoreResult<QcRunRecord> {
 }
 
 /// The condition, on `res` (a result) and `h` (a hold), that the hold covers
-/// the result: same instrument and investigation, analysed after the window
-/// start, and (once released) no later than the run that released it.
-const COVERS: &str = "h.instrument_id = res.instrument_id AND h.investigation_id = res.investigation_id \
+/// the result: same investigation, same instrument (or no instrument
+/// recorded, in the hold's department: it may have come from the failed
+/// instrument, so it is held), analysed after the window start, and (once
+/// released) no later than the run that released it.
+const COVERS: &str = "h.investigation_id = res.investigation_id \
+     AND (h.instrument_id = res.instrument_id OR (res.instrument_id IS NULL \
+     AND h.department_id = (SELECT lr.department_id FROM lab_request lr WHERE lr.id = res.request_id))) \
      AND (h.window_start IS NULL OR res.analysed_at > h.window_start) \
      AND (h.status = 'open' OR res.analysed_at <= (SELECT rel.run_at FROM qc_run rel WHERE rel.id = h.release_run_id))";
 
