@@ -203,6 +203,8 @@ pub async fn seed(ctx: &Ctx) -> AppResult<bool> {
         )
         .await?;
     }
+    // Issue 4: QC set-up and history on the chemistry analyser.
+    crate::qc::seed_demo(ctx).await?;
     for department in [blood.id, cardiac.id] {
         for (code, text) in DEMO_COMMENTS {
             crate::comments::add_to_library(

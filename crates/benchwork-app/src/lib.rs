@@ -46,6 +46,9 @@ pub mod verification;
 pub mod instruments;
 pub mod lists;
 pub mod panels;
+// Issue 4: internal quality control.
+pub mod qc;
+pub mod qc_holds;
 
 /// The source of the current time. Production uses [`SystemClock`]; tests
 /// use [`ManualClock`] and move time forward themselves.

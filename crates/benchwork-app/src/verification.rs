@@ -79,6 +79,7 @@ fn result_event(
 pub async fn verify_result(ctx: &Ctx, actor: &Actor, id: &str) -> AppResult<ResultReviewRecord> {
     require(ctx, actor, Permission::VerifyResults).await?;
     let (record, state) = load(ctx, actor, id).await?;
+    crate::qc_holds::check_not_held(ctx, actor, &record, "verify").await?;
     let measured = state.into_measured().map_err(refused)?;
     let now = ctx.now();
     let verified = verify(measured, actor.id, now);
@@ -107,6 +108,7 @@ pub async fn verify_result(ctx: &Ctx, actor: &Actor, id: &str) -> AppResult<Resu
 pub async fn authorise_result(ctx: &Ctx, actor: &Actor, id: &str) -> AppResult<ResultReviewRecord> {
     require(ctx, actor, Permission::AuthoriseResults).await?;
     let (record, state) = load(ctx, actor, id).await?;
+    crate::qc_holds::check_not_held(ctx, actor, &record, "authorise").await?;
     let verified = state.into_verified().map_err(refused)?;
     let now = ctx.now();
     let authorised = match authorise(verified, actor.id, now) {

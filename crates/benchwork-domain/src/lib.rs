@@ -83,6 +83,7 @@ pub mod ids;
 pub mod incident;
 pub mod job;
 pub mod patient;
+pub mod qc_hold;
 pub mod qc_stats;
 pub mod reference;
 pub mod report;

@@ -41,6 +41,8 @@ mod verification;
 mod instruments;
 mod panels;
 mod qc_charts;
+// Issue 4: internal quality control.
+mod qc;
 
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
@@ -53,8 +55,13 @@ pub use instruments::{INSTRUMENT_CHANGED, InstrumentUpdate};
 pub use jobs::{ClaimedJob, JobRecord, NewJob};
 pub use notifications::{NewNotification, NotificationRecord};
 pub use patients::{PatientRecord, PatientSearch, PatientWrite};
+pub use qc::{
+    HoldBlock, HoldResultRecord, NewHoldReview, QcHoldRecord, QcLotInUse, QcLotRecord,
+    QcMaterialRecord, QcRuleConfigRecord, QcRunRecord, QcRunWrite, QcTargetRecord, QcValueRecord,
+    QcViolationRecord,
+};
 pub use qc_charts::{
-    QcCorrectiveRecord, QcPointFilter, QcPointRecord, QcSeriesRecord, QcViolationRecord,
+    QcChartViolationRecord, QcCorrectiveRecord, QcPointFilter, QcPointRecord, QcSeriesRecord,
 };
 pub use request_status::{RequestStatusEventRecord, TurnaroundLineRecord, TurnaroundLines};
 pub use requests::RequestFilter;

@@ -86,7 +86,7 @@ pub struct QcPointRecord {
 
 /// A rule that fired on a run, with its points as stored (JSON).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QcViolationRecord {
+pub struct QcChartViolationRecord {
     /// The run.
     pub run_id: Uuid,
     /// Rule code.
@@ -215,7 +215,7 @@ impl Store {
         investigation: InvestigationId,
         from: Timestamp,
         to: Timestamp,
-    ) -> StoreResult<Vec<QcViolationRecord>> {
+    ) -> StoreResult<Vec<QcChartViolationRecord>> {
         on_pool!(self, |pool| {
             sqlx::query(
                 "SELECT q.run_id, q.rule, q.scope, q.points FROM qc_violation q \
@@ -235,7 +235,7 @@ impl Store {
             .await?
             .iter()
             .map(|row| {
-                Ok(QcViolationRecord {
+                Ok(QcChartViolationRecord {
                     run_id: row.uuid("run_id")?,
                     rule: row.text("rule")?,
                     scope: row.text("scope")?,

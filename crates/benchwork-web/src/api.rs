@@ -309,6 +309,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(crate::api_reports::router())
         .merge(crate::api_cumulative::router())
         .merge(crate::api_qc_charts::router())
+        .merge(crate::api_qc::router())
         .method_not_allowed_fallback(|| async {
             ApiError::Request {
                 status: StatusCode::METHOD_NOT_ALLOWED,
@@ -337,7 +338,10 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_admin::post_consent, crate::api_admin::get_worklist, crate::api_admin::get_result_queue,
         crate::api_reports::get_report, crate::api_reports::get_report_pdf,
         crate::api_cumulative::get_patient_results,
-        crate::api_qc_charts::get_qc_chart, crate::api_qc_charts::get_qc_statistics),
+        crate::api_qc_charts::get_qc_chart, crate::api_qc_charts::get_qc_statistics,
+        crate::api_qc::post_material, crate::api_qc::post_lot, crate::api_qc::post_target, crate::api_qc::put_rules,
+        crate::api_qc::post_run, crate::api_qc::get_runs, crate::api_qc::get_holds, crate::api_qc::get_hold,
+        crate::api_qc::post_corrective_action, crate::api_qc::post_review),
     components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
         PatientOut, PatientIn, IdentityCheckOut, MergeIn,
         crate::api_catalogue::InvestigationOut, crate::api_catalogue::InvestigationWithHistoryOut, crate::api_catalogue::InvestigationIn,
@@ -355,7 +359,12 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_results::ResultCommentOut,
         crate::api_cumulative::CumulativeOut, crate::api_cumulative::InvestigationSummaryOut, crate::api_cumulative::CumulativeResultOut,
         crate::api_qc_charts::QcChartOut, crate::api_qc_charts::QcChartPointOut, crate::api_qc_charts::QcChartSegmentOut,
-        crate::api_qc_charts::QcChartViolationOut, crate::api_qc_charts::QcStatisticsOut, crate::api_qc_charts::QcStatisticsRowOut)),
+        crate::api_qc_charts::QcChartViolationOut, crate::api_qc_charts::QcStatisticsOut, crate::api_qc_charts::QcStatisticsRowOut,
+        crate::api_qc::QcMaterialIn, crate::api_qc::QcMaterialOut, crate::api_qc::QcLotIn, crate::api_qc::QcLotOut,
+        crate::api_qc::QcTargetIn, crate::api_qc::QcTargetOut, crate::api_qc::QcRulesIn, crate::api_qc::QcRulesOut,
+        crate::api_qc::QcValueIn, crate::api_qc::QcRunIn, crate::api_qc::QcValueOut, crate::api_qc::QcViolationOut,
+        crate::api_qc::QcRunOut, crate::api_qc::QcHoldOut, crate::api_qc::HeldResultOut, crate::api_qc::QcHoldDetailOut,
+        crate::api_qc::CorrectiveActionIn, crate::api_qc::HoldReviewIn)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

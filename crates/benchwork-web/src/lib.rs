@@ -23,6 +23,8 @@ mod api_requests;
 mod api_results;
 mod api_turnaround;
 mod api_verification;
+// Issue 4: internal quality control.
+mod api_qc;
 mod assets;
 mod audit;
 mod catalogue;
@@ -38,6 +40,7 @@ mod lj_chart;
 mod page;
 mod panels;
 mod patients;
+mod qc;
 mod qc_charts;
 mod reports;
 mod requests;
@@ -73,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(panels::router())
         .merge(comments::router())
         .merge(cumulative::router())
+        .merge(qc::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

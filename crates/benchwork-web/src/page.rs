@@ -89,6 +89,13 @@ fn navigation(actor: &Actor, section: &str) -> Vec<NavItem> {
             current: section == "instruments",
         });
     }
+    if actor.can(Permission::RecordQc) || actor.can(Permission::ViewDepartmentRecords) {
+        items.push(NavItem {
+            label: "Quality control",
+            href: "/qc",
+            current: section == "qc",
+        });
+    }
     if actor.can(Permission::ViewCatalogue) {
         items.push(NavItem {
             label: "Catalogue",

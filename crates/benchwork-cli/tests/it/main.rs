@@ -33,3 +33,5 @@ mod roles;
 mod storage;
 mod turnaround;
 mod verification;
+// Issue 4: internal quality control.
+mod qc;

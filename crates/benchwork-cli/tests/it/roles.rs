@@ -46,6 +46,10 @@ const ENTER_RESULTS: Need = Need::AnyOf(&[Permission::EnterResults]);
 const VERIFY_RESULTS: Need = Need::AnyOf(&[Permission::VerifyResults]);
 const AUTHORISE_RESULTS: Need = Need::AnyOf(&[Permission::AuthoriseResults]);
 const MANAGE_INSTRUMENTS: Need = Need::AnyOf(&[Permission::ManageInstruments]);
+const VIEW_QC: Need = Need::AnyOf(&[Permission::RecordQc, Permission::ViewDepartmentRecords]);
+const RECORD_QC: Need = Need::AnyOf(&[Permission::RecordQc]);
+const MANAGE_QC: Need = Need::AnyOf(&[Permission::ManageQc]);
+const RELEASE_QC_HOLD: Need = Need::AnyOf(&[Permission::ReleaseQcHold]);
 
 /// One route of the matrix. Path placeholders: `{user}` (another person's
 /// account), `{incident}` (the BLOOD demo incident), `{investigation}` (the
@@ -215,6 +219,18 @@ fn page_routes() -> Vec<Route> {
             VIEW_RECORDS,
         ),
         page(Method::GET, "/qc/statistics", VIEW_RECORDS),
+        // QC core (issue 4). Before sign-out, which must stay last.
+        page(Method::GET, "/qc", VIEW_QC),
+        page(Method::GET, "/qc/runs/new", RECORD_QC),
+        page(Method::POST, "/qc/runs", RECORD_QC),
+        page(Method::GET, "/qc/runs/{result}", VIEW_QC),
+        page(Method::GET, "/qc/holds/{result}", VIEW_PATIENTS),
+        page(
+            Method::POST,
+            "/qc/holds/{result}/corrective-action",
+            RELEASE_QC_HOLD,
+        ),
+        page(Method::POST, "/qc/holds/{result}/reviews", RELEASE_QC_HOLD),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -429,6 +445,32 @@ fn api_routes() -> Vec<Route> {
             "/api/v1/qc/statistics?instrument={result}&investigation=K",
             VIEW_RECORDS,
             None,
+        ),
+        // QC core (issue 4).
+        api(Method::POST, "/api/v1/qc/materials", MANAGE_QC, Some("{}")),
+        api(Method::POST, "/api/v1/qc/lots", MANAGE_QC, Some("{}")),
+        api(Method::POST, "/api/v1/qc/targets", MANAGE_QC, Some("{}")),
+        api(Method::PUT, "/api/v1/qc/rules", MANAGE_QC, Some("{}")),
+        api(Method::POST, "/api/v1/qc/runs", RECORD_QC, Some("{}")),
+        api(Method::GET, "/api/v1/qc/runs", VIEW_QC, None),
+        api(Method::GET, "/api/v1/qc/holds", VIEW_QC, None),
+        api(
+            Method::GET,
+            "/api/v1/qc/holds/{result}",
+            VIEW_PATIENTS,
+            None,
+        ),
+        api(
+            Method::POST,
+            "/api/v1/qc/holds/{result}/corrective-action",
+            RELEASE_QC_HOLD,
+            Some("{}"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/qc/holds/{result}/reviews",
+            RELEASE_QC_HOLD,
+            Some("{}"),
         ),
     ]
 }
