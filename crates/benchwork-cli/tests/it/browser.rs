@@ -432,7 +432,7 @@ async fn the_qc_chart_form_works_from_the_keyboard_and_draws_the_chart_and_table
             .send_keys("Chemistry")
             .await?;
         for (id, keys) in [
-            ("investigation", "Potassium"),
+            ("investigation", "Urea"),
             ("level", "Level 1"),
             ("from", "2026-10-01"),
             ("to", "2026-11-30"),
@@ -465,7 +465,7 @@ async fn the_qc_chart_form_works_from_the_keyboard_and_draws_the_chart_and_table
             .unwrap_or_default();
         assert_eq!(
             title,
-            "Levey–Jennings chart: Potassium (K), level 1, Chemistry analyser 1"
+            "Levey–Jennings chart: Urea (UREA), level 1, Chemistry analyser 1"
         );
         let points = browser
             .find_all(Locator::Css("#lj-chart .lj-point"))

@@ -1,6 +1,6 @@
 //! Levey–Jennings charts and QC statistics (issue 4 items 4 and 6). The QC
 //! write side is built in parallel, so the QC history is inserted here with
-//! raw SQL (a fixture in this file only): potassium level 1 on the demo
+//! raw SQL (a fixture in this file only): urea level 1 (no demo QC, which covers K, NA, CREA and GLU) on the demo
 //! chemistry analyser, ten runs in October 2026 on lot L1 (target 4.00 ±
 //! 0.10), one rejected run in November (1-3s), then three runs on lot L2
 //! (target 4.20 ± 0.12); and QC on the cardiac department's ECG cart, which
@@ -127,7 +127,7 @@ pub(crate) async fn fixture(app: &TestApp) -> Fixture {
         .unwrap()
         .id;
     let investigation = store
-        .get_investigation_by_code("K")
+        .get_investigation_by_code("UREA")
         .await
         .unwrap()
         .investigation_id
@@ -299,7 +299,7 @@ both_engines!(
         let fixture = fixture(&app).await;
         let session = app.sign_in_demo("associate").await;
         let query = format!(
-            "instrument={}&investigation=K&level=1&from=2026-10-01&to=2026-11-30",
+            "instrument={}&investigation=UREA&level=1&from=2026-10-01&to=2026-11-30",
             fixture.chemistry
         );
 
@@ -342,7 +342,7 @@ both_engines!(
             response.headers()["content-disposition"]
                 .to_str()
                 .unwrap()
-                .starts_with("attachment; filename=\"levey-jennings-K-level-1-")
+                .starts_with("attachment; filename=\"levey-jennings-UREA-level-1-")
         );
         let svg = response.text().await.unwrap();
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
@@ -369,7 +369,7 @@ both_engines!(
         let fixture = fixture(&app).await;
         let session = app.sign_in_demo("associate").await;
         let query = format!(
-            "instrument={}&investigation=K&from=2026-10-01&to=2026-11-30&tea=10",
+            "instrument={}&investigation=UREA&from=2026-10-01&to=2026-11-30&tea=10",
             fixture.chemistry
         );
         let response = session.get(&format!("/qc/statistics?{query}")).await;
@@ -446,14 +446,17 @@ both_engines!(
         let token = app.token_for("associate").await;
         for path in [
             format!(
-                "/qc/charts?instrument={}&investigation=K&level=1",
+                "/qc/charts?instrument={}&investigation=UREA&level=1",
                 fixture.ecg
             ),
             format!(
-                "/qc/charts.svg?instrument={}&investigation=K&level=1",
+                "/qc/charts.svg?instrument={}&investigation=UREA&level=1",
                 fixture.ecg
             ),
-            format!("/qc/statistics?instrument={}&investigation=K", fixture.ecg),
+            format!(
+                "/qc/statistics?instrument={}&investigation=UREA",
+                fixture.ecg
+            ),
         ] {
             let status = session.get(&path).await.status();
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
@@ -469,7 +472,7 @@ both_engines!(
         let cardiac = app.sign_in_demo("cardiac.associate").await;
         let response = cardiac
             .get(&format!(
-                "/qc/charts?instrument={}&investigation=K&level=1&from=2026-10-01&to=2026-10-31",
+                "/qc/charts?instrument={}&investigation=UREA&level=1&from=2026-10-01&to=2026-10-31",
                 fixture.ecg
             ))
             .await;
@@ -487,7 +490,7 @@ both_engines!(
         // Bad filters: each refused next to its field, the entry kept.
         let response = session
             .get(&format!(
-                "/qc/charts?instrument={}&investigation=K&level=7&from=1%2F10%2F2026&to=",
+                "/qc/charts?instrument={}&investigation=UREA&level=7&from=1%2F10%2F2026&to=",
                 fixture.chemistry
             ))
             .await;
@@ -500,7 +503,7 @@ both_engines!(
         assert!(!html.contains("lj-chart"));
         let response = session
             .get(&format!(
-                "/qc/statistics?instrument={}&investigation=K&tea=-3",
+                "/qc/statistics?instrument={}&investigation=UREA&tea=-3",
                 fixture.chemistry
             ))
             .await;
