@@ -413,7 +413,7 @@ fn run_from_row(row: &impl RowExt) -> StoreResult<QcRunRecord> {
 /// recorded, in the hold's department: it may have come from the failed
 /// instrument, so it is held), analysed after the window start, and (once
 /// released) no later than the run that released it.
-const COVERS: &str = "h.investigation_id = res.investigation_id \
+pub(crate) const COVERS: &str = "h.investigation_id = res.investigation_id \
      AND (h.instrument_id = res.instrument_id OR (res.instrument_id IS NULL \
      AND h.department_id = (SELECT lr.department_id FROM lab_request lr WHERE lr.id = res.request_id))) \
      AND (h.window_start IS NULL OR res.analysed_at > h.window_start) \

@@ -283,19 +283,27 @@ impl Store {
         authorised: &AuthorisedResult,
         events: &[AuditEvent],
     ) -> StoreResult<()> {
+        // The QC hold is checked again here, in the statement that releases
+        // the result, so a hold committed after the application's own check
+        // (a rejected run saved at the same moment) still stops it.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE result AS res SET status = 'final', authorised_by = $2, authorised_at = $3 \
+             WHERE res.id = $1 AND res.status = 'verified' AND res.verified_by = $4 AND res.version = $5 \
+             AND NOT EXISTS (SELECT 1 FROM qc_hold h \
+             LEFT JOIN qc_hold_review rv ON rv.hold_id = h.id AND rv.result_id = res.id \
+             WHERE {} AND (rv.outcome IS NULL OR rv.outcome <> 'released'))",
+            crate::qc::COVERS
+        ));
         in_tx!(self, |tx| {
-            let n = sqlx::query(
-                "UPDATE result SET status = 'final', authorised_by = $2, authorised_at = $3 \
-                 WHERE id = $1 AND status = 'verified' AND verified_by = $4 AND version = $5",
-            )
-            .bind(authorised.id.0)
-            .bind(authorised.authorised_by.0)
-            .bind(micros(authorised.authorised_at))
-            .bind(authorised.verified_by.0)
-            .bind(authorised.version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let n = sqlx::query(sql)
+                .bind(authorised.id.0)
+                .bind(authorised.authorised_by.0)
+                .bind(micros(authorised.authorised_at))
+                .bind(authorised.verified_by.0)
+                .bind(authorised.version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             if n != 1 {
                 return Err(conflict());
             }

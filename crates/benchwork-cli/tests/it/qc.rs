@@ -14,6 +14,8 @@ use benchwork_store::{AuditFilter, PatientSearch};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use benchwork_app::Clock;
+
 use crate::both_engines;
 use crate::helpers::{Session, TestApp, client};
 use crate::roles::location;
@@ -841,3 +843,57 @@ both_engines!(a_qc_run_on_an_expired_lot_is_refused, |app| {
     .await;
     assert_eq!(runs.as_array().unwrap().len(), 20, "nothing stored");
 });
+
+both_engines!(
+    the_release_itself_refuses_a_result_a_qc_hold_covers,
+    |app| {
+        // Arrange: a potassium result on the chemistry analyser, verified
+        // before any QC failure; then a rejected run (level 1 at +3.5 SD)
+        // opens a hold over it.
+        app.seed_demo().await;
+        let associate = app.sign_in_demo("associate").await;
+        let associate_token = app.token_for("associate").await;
+        let practitioner_token = app.token_for("practitioner").await;
+        let instrument = chemistry_analyser(&app, &associate_token).await;
+        let lots = k_lots(&app, &associate_token, &instrument).await;
+        app.clock.advance(minutes(5));
+        let (accession, result) =
+            potassium(&app, &associate, &associate_token, &instrument, "4.1").await;
+        let (status, body) = post(
+            &app,
+            &practitioner_token,
+            &format!("/api/v1/results/{result}/verify"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        app.clock.advance(minutes(5));
+        let (status, run) = k_run(&app, &associate_token, &instrument, &lots, [3.5, 0.2]).await;
+        assert_eq!(status, StatusCode::CREATED, "{run}");
+        assert_eq!(run["decision"], "rejected");
+
+        // Act: the release as the store would receive it had the
+        // application's own check run just before the hold was committed.
+        let store = &app.ctx.store;
+        let user =
+            |name: &'static str| async move { store.get_user_by_username(name).await.unwrap().id };
+        let authorised = benchwork_domain::result_state::AuthorisedResult {
+            id: benchwork_domain::result::ResultId::parse(&result).unwrap(),
+            version: 1,
+            produced_by: user("associate").await,
+            verified_by: user("practitioner").await,
+            verified_at: app.clock.now(),
+            authorised_by: user("scientist").await,
+            authorised_at: app.clock.now(),
+        };
+        let outcome = store.save_authorisation(&authorised, &[]).await;
+
+        // Assert: refused in the same statement; the result stays verified.
+        assert!(
+            matches!(outcome, Err(benchwork_store::StoreError::Conflict { .. })),
+            "{outcome:?}"
+        );
+        let stored = crate::flow::results_of(&app, &accession).await.remove(0);
+        assert_eq!(stored.status, "verified");
+    }
+);
