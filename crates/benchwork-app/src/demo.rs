@@ -603,3 +603,67 @@ async fn seed_catalogue(ctx: &Ctx) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// The demo's QC story, for people trying Benchwork (not part of [`seed`],
+/// whose data the tests build on): the first demo request's urea and
+/// electrolytes are resulted on the chemistry analyser, then a potassium QC
+/// run fails 1-3s (level 1 at +3.6 SD). The potassium result is held: it
+/// cannot be verified or authorised until a corrective action is recorded, a
+/// QC run is accepted and the result is released with a reason on the
+/// hold's page (Quality control in the menu).
+pub async fn seed_qc_story(ctx: &Ctx) -> AppResult<()> {
+    let associate = crate::auth::actor_from(
+        &ctx.store.get_user_by_username("associate").await?,
+        Some("demo".into()),
+    )?;
+    let instrument = ctx
+        .store
+        .list_instruments(associate.id)
+        .await?
+        .into_iter()
+        .find(|instrument| instrument.name == "Chemistry analyser 1")
+        .ok_or(crate::AppError::NotFound)?;
+    let (requests, _) = crate::requests::list(ctx, &associate).await?;
+    let (request, _) = requests
+        .into_iter()
+        .find(|(request, _)| request.priority == "routine")
+        .ok_or(crate::AppError::NotFound)?;
+    let inputs: Vec<crate::results::ResultInput> = [
+        ("NA", "138"),
+        ("K", "5.9"),
+        ("UREA", "9.1"),
+        ("CREA", "142"),
+    ]
+    .into_iter()
+    .map(|(code, value)| crate::results::ResultInput {
+        investigation: code.into(),
+        value: value.into(),
+        instrument: instrument.id.to_string(),
+        ..Default::default()
+    })
+    .collect();
+    crate::results::enter(ctx, &associate, &request.accession, &inputs).await?;
+    let setup = crate::qc::run_setup(ctx, &associate, &instrument.id.to_string(), "K").await?;
+    let values = setup
+        .lots
+        .iter()
+        .filter_map(|in_use| {
+            let target = in_use.target.as_ref()?;
+            let (mean, sd) = (target.mean, target.sd);
+            let z = if in_use.level == 1 { 3.6 } else { 0.4 };
+            Some((in_use.lot.id.to_string(), format!("{:.2}", mean + z * sd)))
+        })
+        .collect();
+    crate::qc::record_run(
+        ctx,
+        &associate,
+        &crate::qc::RunInput {
+            instrument: instrument.id.to_string(),
+            investigation: "K".into(),
+            values,
+            comment: "Demo: level 1 high after a reagent change".into(),
+        },
+    )
+    .await?;
+    Ok(())
+}

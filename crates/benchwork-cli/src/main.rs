@@ -208,6 +208,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(_) => {
             let ctx = open_context(&config, Arc::new(SystemClock)).await?;
             let created = demo::seed(&ctx).await.map_err(app_error)?;
+            if created {
+                demo::seed_qc_story(&ctx).await.map_err(app_error)?;
+            }
             audit::seal_audit(&ctx).await?;
             serve(&config, ctx, Some(created)).await
         }

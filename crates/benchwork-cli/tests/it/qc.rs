@@ -897,3 +897,67 @@ both_engines!(
         assert_eq!(stored.status, "verified");
     }
 );
+
+both_engines!(
+    the_demo_story_shows_a_rejected_qc_run_holding_a_potassium_result,
+    |app| {
+        // Arrange: the demo, and the QC story `benchwork demo` adds to it.
+        app.seed_demo().await;
+        benchwork_app::demo::seed_qc_story(&app.ctx).await.unwrap();
+        let practitioner = app.sign_in_demo("practitioner").await;
+        let token = app.token_for("practitioner").await;
+
+        // Act
+        let overview = practitioner.get("/qc").await.text().await.unwrap();
+        let (status, holds) = get(&app, &token, "/api/v1/qc/holds").await;
+
+        // Assert: one open hold for potassium on the chemistry analyser,
+        // and the demo's potassium result cannot be verified.
+        assert!(overview.contains("id=\"open-holds\""), "{overview}");
+        assert_eq!(status, StatusCode::OK, "{holds}");
+        let holds = holds.as_array().unwrap();
+        assert_eq!(holds.len(), 1, "{holds:?}");
+        let (status, hold) = get(
+            &app,
+            &token,
+            &format!("/api/v1/qc/holds/{}", holds[0]["id"].as_str().unwrap()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{hold}");
+        let held = hold.to_string();
+        assert!(held.contains("5.9"), "{held}");
+        let (requests, _) = {
+            let actor = benchwork_app::auth::actor_from(
+                &app.ctx
+                    .store
+                    .get_user_by_username("practitioner")
+                    .await
+                    .unwrap(),
+                None,
+            )
+            .unwrap();
+            benchwork_app::requests::list(&app.ctx, &actor)
+                .await
+                .unwrap()
+        };
+        let (request, _) = requests
+            .iter()
+            .find(|(request, _)| request.priority == "routine")
+            .unwrap();
+        let accession = AccessionNumber::parse(&request.accession).unwrap();
+        let potassium = crate::flow::results_of(&app, &accession)
+            .await
+            .into_iter()
+            .find(|result| result.code == "K")
+            .unwrap();
+        let (status, body) = post(
+            &app,
+            &token,
+            &format!("/api/v1/results/{}/verify", potassium.id),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert!(body.to_string().contains("held by QC"), "{body}");
+    }
+);
