@@ -525,7 +525,8 @@ impl Store {
 
     /// Results of the viewer's departments with status `status`
     /// (`measured`: to verify; `verified`: to authorise), urgent first,
-    /// then oldest first.
+    /// then oldest first. Results withdrawn after a failed QC run are left
+    /// out: they can never be released.
     pub async fn result_queue(
         &self,
         viewer: UserId,
@@ -541,6 +542,7 @@ impl Store {
                  JOIN department d ON d.id = r.department_id \
                  JOIN investigation i ON i.id = res.investigation_id \
                  WHERE res.status = $2 \
+                 AND NOT EXISTS (SELECT 1 FROM qc_hold_review rv WHERE rv.result_id = res.id AND rv.outcome = 'withdrawn') \
                  ORDER BY CASE WHEN r.priority = 'urgent' THEN 0 ELSE 1 END, r.created_at, r.accession, res.position \
                  LIMIT $3",
             )

@@ -504,6 +504,24 @@ both_engines!(
             body["detail"].as_str().unwrap().contains("withdrawn"),
             "{body}"
         );
+        // A withdrawn result leaves the queues: it can never be released.
+        for stage in ["verify", "authorise"] {
+            let (status, queue) = get(
+                &app,
+                &practitioner,
+                &format!("/api/v1/results/queue?stage={stage}"),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{queue}");
+            assert!(
+                queue
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|item| item["id"] != b.as_str()),
+                "{stage}: {queue}"
+            );
+        }
         let (status, body) = post(
             &app,
             &associate_token,
