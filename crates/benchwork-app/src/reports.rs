@@ -73,6 +73,7 @@ async fn assemble(
     let reviews = ctx.store.list_result_reviews(request.id).await?;
     let versions = ctx.store.list_result_versions(request.id).await?;
     let report_amended_at = ctx.store.report_amended_at(request.id).await?;
+    let withdrawn = ctx.store.withdrawn_results(request.id).await?;
     let mut custody = Vec::with_capacity(specimens.len());
     for specimen in &specimens {
         custody.push(ctx.store.list_specimen_events(specimen.id).await?);
@@ -173,6 +174,12 @@ async fn assemble(
                         .and_then(rejection)
                         .unwrap_or_else(|| "reason not recorded".into())
                 ));
+            }
+            (_, Some(result)) if withdrawn.contains(&result.id) => {
+                line.status = "Withdrawn".into();
+                line.note = Some(
+                    "withdrawn after a failed QC run: not reported; a repeat is needed".into(),
+                );
             }
             _ => {
                 line.status = "To follow".into();

@@ -9,6 +9,7 @@ use benchwork_domain::audit::AuditEvent;
 use benchwork_domain::catalogue::InvestigationId;
 use benchwork_domain::ids::{DepartmentId, PatientId, UserId};
 use benchwork_domain::qc_hold::{QcHoldId, QcLotId, QcMaterialId, QcRunId, QcTargetId};
+use benchwork_domain::request::RequestId;
 use benchwork_domain::result::{InstrumentId, ResultId};
 use jiff::Timestamp;
 use sqlx::Row;
@@ -1149,6 +1150,22 @@ impl Store {
                     })
                 })
                 .transpose()
+        })
+    }
+
+    /// The results of a request withdrawn after a failed QC run.
+    pub async fn withdrawn_results(&self, request: RequestId) -> StoreResult<Vec<ResultId>> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT rv.result_id FROM qc_hold_review rv JOIN result res ON res.id = rv.result_id \
+                 WHERE res.request_id = $1 AND rv.outcome = 'withdrawn'",
+            )
+            .bind(request.0)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| Ok(ResultId(row.uuid("result_id")?)))
+            .collect()
         })
     }
 }

@@ -234,7 +234,8 @@ both_engines!(
         // Two results since the accepted run, verified before the QC fails.
         let (accession_a, a) =
             potassium(&app, &associate, &associate_token, &instrument, "4.4").await;
-        let (_, b) = potassium(&app, &associate, &associate_token, &instrument, "5.0").await;
+        let (accession_b, b) =
+            potassium(&app, &associate, &associate_token, &instrument, "5.0").await;
         for id in [&a, &b] {
             let (status, body) = post(
                 &app,
@@ -504,6 +505,15 @@ both_engines!(
             body["detail"].as_str().unwrap().contains("withdrawn"),
             "{body}"
         );
+        // Its report says it was withdrawn, not "to follow".
+        let (status, report) = get(
+            &app,
+            &practitioner,
+            &format!("/api/v1/requests/{accession_b}/report"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["lines"][0]["status"], "Withdrawn", "{report}");
         // A withdrawn result leaves the queues: it can never be released.
         for stage in ["verify", "authorise"] {
             let (status, queue) = get(
