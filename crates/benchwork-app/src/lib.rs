@@ -49,6 +49,7 @@ pub mod panels;
 // Issue 4: internal quality control.
 pub mod qc;
 pub mod qc_holds;
+pub mod qc_setup;
 
 /// The source of the current time. Production uses [`SystemClock`]; tests
 /// use [`ManualClock`] and move time forward themselves.

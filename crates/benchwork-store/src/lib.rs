@@ -43,6 +43,7 @@ mod panels;
 mod qc_charts;
 // Issue 4: internal quality control.
 mod qc;
+mod qc_setup;
 
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
@@ -63,6 +64,7 @@ pub use qc::{
 pub use qc_charts::{
     QcChartViolationRecord, QcCorrectiveRecord, QcPointFilter, QcPointRecord, QcSeriesRecord,
 };
+pub use qc_setup::{QcSetupMaterialRow, QcSetupRulesRow, QcSetupTargetRow};
 pub use request_status::{RequestStatusEventRecord, TurnaroundLineRecord, TurnaroundLines};
 pub use requests::RequestFilter;
 pub use requests::{

@@ -42,6 +42,7 @@ mod panels;
 mod patients;
 mod qc;
 mod qc_charts;
+mod qc_setup;
 mod reports;
 mod requests;
 pub mod session;
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(comments::router())
         .merge(cumulative::router())
         .merge(qc::router())
+        .merge(qc_setup::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

@@ -182,6 +182,7 @@ struct OverviewPage {
     open_holds: Vec<HoldView>,
     runs: Vec<RunView>,
     can_record: bool,
+    can_manage: bool,
 }
 
 async fn get_qc(
@@ -203,6 +204,7 @@ async fn get_qc(
             .collect(),
         runs: runs.iter().map(run_view).collect(),
         can_record: actor.can(Permission::RecordQc),
+        can_manage: crate::qc_setup::can_manage(&signed_in),
     };
     Ok(with_flash_cleared(&state, had_flash, page))
 }

@@ -35,3 +35,4 @@ mod turnaround;
 mod verification;
 // Issue 4: internal quality control.
 mod qc;
+mod qc_setup;

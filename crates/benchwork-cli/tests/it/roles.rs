@@ -231,6 +231,16 @@ fn page_routes() -> Vec<Route> {
             RELEASE_QC_HOLD,
         ),
         page(Method::POST, "/qc/holds/{result}/reviews", RELEASE_QC_HOLD),
+        // QC set-up pages (issue 4). Before sign-out, which must stay last.
+        page(Method::GET, "/qc/setup", MANAGE_QC),
+        page(Method::GET, "/qc/setup/materials/new", MANAGE_QC),
+        page(Method::POST, "/qc/setup/materials/new", MANAGE_QC),
+        page(Method::GET, "/qc/setup/lots/new", MANAGE_QC),
+        page(Method::POST, "/qc/setup/lots/new", MANAGE_QC),
+        page(Method::GET, "/qc/setup/targets/new", MANAGE_QC),
+        page(Method::POST, "/qc/setup/targets/new", MANAGE_QC),
+        page(Method::GET, "/qc/setup/rules", MANAGE_QC),
+        page(Method::POST, "/qc/setup/rules", MANAGE_QC),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }

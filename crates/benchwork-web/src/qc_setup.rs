@@ -1,0 +1,530 @@
+//! QC set-up pages (issue 4): the materials and lots of the person's
+//! departments with the targets and rule sets in force, and the forms that
+//! add a material, a lot, a target version and a rule-set version. The
+//! changes and their checks are `benchwork_app::qc`; these pages only show
+//! them and keep what was typed when they are refused.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use benchwork_app::qc::{self, LotInput, MaterialInput, RulesInput, TargetInput};
+use benchwork_app::qc_setup::{self, QcSetup};
+use benchwork_app::{AppError, FieldError};
+use benchwork_domain::staff::Permission;
+use benchwork_domain::westgard::{Rule, RuleSet};
+
+use crate::AppState;
+use crate::error::WebError;
+use crate::forms::FormState;
+use crate::home::{redirect_with_flash, take_flash, with_flash_cleared};
+use crate::page::Page;
+use crate::session::SignedIn;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/qc/setup", get(get_setup))
+        .route(
+            "/qc/setup/materials/new",
+            get(get_material).post(post_material),
+        )
+        .route("/qc/setup/lots/new", get(get_lot).post(post_lot))
+        .route("/qc/setup/targets/new", get(get_target).post(post_target))
+        .route("/qc/setup/rules", get(get_rules).post(post_rules))
+}
+
+/// One lot row of the set-up page.
+struct LotRow {
+    department: String,
+    material: String,
+    manufacturer: String,
+    level: i64,
+    lot_number: String,
+    expires_on: String,
+    status: String,
+}
+
+/// The targets and rules in force of one instrument × investigation.
+struct SeriesRow {
+    instrument: String,
+    investigation: String,
+    rules: String,
+    targets: Vec<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "qc_setup.html")]
+struct SetupPage {
+    page: Page,
+    lots: Vec<LotRow>,
+    series: Vec<SeriesRow>,
+}
+
+fn series_rows(setup: &QcSetup) -> Vec<SeriesRow> {
+    fn row_of(rows: &mut Vec<SeriesRow>, instrument: &str, investigation: &str) -> usize {
+        if let Some(index) = rows
+            .iter()
+            .position(|row| row.instrument == instrument && row.investigation == investigation)
+        {
+            return index;
+        }
+        rows.push(SeriesRow {
+            instrument: instrument.to_owned(),
+            investigation: investigation.to_owned(),
+            rules: "Not set: the default two-level or three-level set applies".into(),
+            targets: Vec::new(),
+        });
+        rows.len() - 1
+    }
+    let mut rows: Vec<SeriesRow> = Vec::new();
+    for target in &setup.targets {
+        let index = row_of(
+            &mut rows,
+            &target.instrument_name,
+            &target.investigation_code,
+        );
+        rows[index].targets.push(format!(
+            "Level {} {} lot {}: mean {}, SD {} ({}, version {})",
+            target.level,
+            target.material_name,
+            target.lot_number,
+            target.mean,
+            target.sd,
+            target.source,
+            target.version
+        ));
+    }
+    for rules in &setup.rules {
+        let index = row_of(&mut rows, &rules.instrument_name, &rules.investigation_code);
+        rows[index].rules = format!("{} (version {})", rules.rules, rules.version);
+    }
+    rows.sort_by(|a, b| {
+        (a.instrument.as_str(), a.investigation.as_str())
+            .cmp(&(b.instrument.as_str(), b.investigation.as_str()))
+    });
+    rows
+}
+
+async fn get_setup(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, WebError> {
+    let setup = qc_setup::setup(&state.ctx, signed_in.actor()).await?;
+    let flash = take_flash(&headers);
+    let had_flash = flash.is_some();
+    let page = SetupPage {
+        page: Page::new("QC set-up", &signed_in, "qc", flash),
+        lots: setup
+            .materials
+            .iter()
+            .map(|row| {
+                let (lot_number, expires_on, status) = match &row.lot {
+                    Some((_, number, expires, status)) => {
+                        (number.clone(), expires.clone(), status.clone())
+                    }
+                    None => ("No lot yet".into(), String::new(), String::new()),
+                };
+                LotRow {
+                    department: row.department_name.clone(),
+                    material: row.name.clone(),
+                    manufacturer: row.manufacturer.clone(),
+                    level: row.level,
+                    lot_number,
+                    expires_on,
+                    status,
+                }
+            })
+            .collect(),
+        series: series_rows(&setup),
+    };
+    Ok(with_flash_cleared(&state, had_flash, page))
+}
+
+/// One field of a set-up form: a select when `options` is given, else a
+/// text input.
+struct Field {
+    id: &'static str,
+    label: &'static str,
+    hint: String,
+    options: Option<Vec<(String, String)>>,
+    width: &'static str,
+}
+
+impl Field {
+    fn text(id: &'static str, label: &'static str, hint: impl Into<String>) -> Field {
+        Field {
+            id,
+            label,
+            hint: hint.into(),
+            options: None,
+            width: "nhsuk-input--width-20",
+        }
+    }
+
+    fn narrow(mut self) -> Field {
+        self.width = "nhsuk-input--width-10";
+        self
+    }
+
+    fn select(
+        id: &'static str,
+        label: &'static str,
+        hint: impl Into<String>,
+        options: Vec<(String, String)>,
+    ) -> Field {
+        Field {
+            id,
+            label,
+            hint: hint.into(),
+            options: Some(options),
+            width: "",
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "qc_setup_form.html")]
+struct FormPage {
+    page: Page,
+    form: FormState,
+    action: &'static str,
+    intro: String,
+    fields: Vec<Field>,
+    submit: &'static str,
+    submit_id: &'static str,
+}
+
+/// Which set-up form.
+#[derive(Clone, Copy)]
+enum Kind {
+    Material,
+    Lot,
+    Target,
+    Rules,
+}
+
+fn instrument_options(setup: &QcSetup) -> Vec<(String, String)> {
+    setup
+        .instruments
+        .iter()
+        .map(|instrument| (instrument.id.to_string(), instrument.name.clone()))
+        .collect()
+}
+
+fn lot_options(setup: &QcSetup, only_in_use: bool) -> Vec<(String, String)> {
+    setup
+        .materials
+        .iter()
+        .filter_map(|row| {
+            let (id, number, expires, status) = row.lot.as_ref()?;
+            if only_in_use && status == "retired" {
+                return None;
+            }
+            Some((
+                id.to_string(),
+                format!(
+                    "{} level {} lot {} ({status}, expires {expires})",
+                    row.name, row.level, number
+                ),
+            ))
+        })
+        .collect()
+}
+
+fn rules_hint() -> String {
+    format!(
+        "Rule codes separated by slashes. The rules: {}. Default for two levels: {}; for three levels: {}.",
+        Rule::ALL
+            .iter()
+            .map(|rule| rule.code())
+            .collect::<Vec<_>>()
+            .join(", "),
+        RuleSet::two_level().codes(),
+        RuleSet::three_level().codes()
+    )
+}
+
+async fn show_form(
+    state: &AppState,
+    signed_in: &SignedIn,
+    kind: Kind,
+    form: FormState,
+    status: StatusCode,
+) -> Result<Response, WebError> {
+    let setup = qc_setup::setup(&state.ctx, signed_in.actor()).await?;
+    let (title, action, intro, fields, submit, submit_id) = match kind {
+        Kind::Material => {
+            let mut materials = Vec::new();
+            if setup.departments.len() != 1 || form.error("department").is_some() {
+                materials.push(Field::select(
+                    "department",
+                    "Department",
+                    "",
+                    setup
+                        .departments
+                        .iter()
+                        .map(|department| (department.id.to_string(), department.name.clone()))
+                        .collect(),
+                ));
+            }
+            materials.extend([
+                Field::text(
+                    "name",
+                    "Material name",
+                    "For example Lyphochek Assayed Chemistry Control",
+                ),
+                Field::text("manufacturer", "Manufacturer", "For example Bio-Rad"),
+                Field::text("level", "Level", "1, 2 or 3").narrow(),
+            ]);
+            (
+                "Add a QC material",
+                "/qc/setup/materials/new",
+                "Each level of a control material is a material of its own.".to_owned(),
+                materials,
+                "Add material",
+                "add-material",
+            )
+        }
+        Kind::Lot => {
+            let materials = setup
+                .materials
+                .iter()
+                .fold(Vec::<(String, String)>::new(), |mut options, row| {
+                    let id = row.material_id.to_string();
+                    if !options.iter().any(|(known, _)| *known == id) {
+                        options.push((
+                            id,
+                            format!("{} level {} ({})", row.name, row.level, row.manufacturer),
+                        ));
+                    }
+                    options
+                });
+            (
+                "Add a QC lot",
+                "/qc/setup/lots/new",
+                "A new lot starts as current, or as parallel while it is run alongside the current lot."
+                    .to_owned(),
+                vec![
+                    Field::select("material", "Material", "", materials),
+                    Field::text("lot_number", "Lot number", "As printed on the vial").narrow(),
+                    Field::text(
+                        "expires_on",
+                        "Expiry date",
+                        "The last day of use, as YYYY-MM-DD, for example 2027-03-31",
+                    )
+                    .narrow(),
+                    Field::select(
+                        "status",
+                        "Status",
+                        "",
+                        vec![
+                            ("current".into(), "Current".into()),
+                            ("parallel".into(), "Parallel (does not decide runs)".into()),
+                        ],
+                    ),
+                ],
+                "Add lot",
+                "add-lot",
+            )
+        }
+        Kind::Target => (
+            "Set a QC target",
+            "/qc/setup/targets/new",
+            "If the lot already has a target on this instrument for this investigation, this sets a new version; the old one is kept."
+                .to_owned(),
+            vec![
+                Field::select("lot", "Lot", "", lot_options(&setup, true)),
+                Field::select("instrument", "Instrument", "", instrument_options(&setup)),
+                Field::text("investigation", "Investigation code", "For example K, NA, CREA or GLU")
+                    .narrow(),
+                Field::text("mean", "Target mean", "The manufacturer's mean for this instrument")
+                    .narrow(),
+                Field::text("sd", "Target SD", "Greater than zero").narrow(),
+            ],
+            "Set target",
+            "set-target",
+        ),
+        Kind::Rules => (
+            "Set QC rules",
+            "/qc/setup/rules",
+            "Sets a new version of the Westgard rules that judge runs of an investigation on an instrument."
+                .to_owned(),
+            vec![
+                Field::select("instrument", "Instrument", "", instrument_options(&setup)),
+                Field::text("investigation", "Investigation code", "For example K, NA, CREA or GLU")
+                    .narrow(),
+                Field::text("rules", "Rule codes", rules_hint()),
+            ],
+            "Set rules",
+            "set-rules",
+        ),
+    };
+    let page = FormPage {
+        page: Page::new(title, signed_in, "qc", None).with_errors(form.has_errors()),
+        form,
+        action,
+        intro,
+        fields,
+        submit,
+        submit_id,
+    };
+    Ok((status, page).into_response())
+}
+
+async fn get_form(state: AppState, signed_in: SignedIn, kind: Kind) -> Result<Response, WebError> {
+    let mut form = FormState::default();
+    if let Kind::Lot = kind {
+        form.set("status", "current");
+    }
+    show_form(&state, &signed_in, kind, form, StatusCode::OK).await
+}
+
+async fn get_material(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Response, WebError> {
+    get_form(state, signed_in, Kind::Material).await
+}
+
+async fn get_lot(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, WebError> {
+    get_form(state, signed_in, Kind::Lot).await
+}
+
+async fn get_target(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Response, WebError> {
+    get_form(state, signed_in, Kind::Target).await
+}
+
+async fn get_rules(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Response, WebError> {
+    get_form(state, signed_in, Kind::Rules).await
+}
+
+/// Shows the outcome of a set-up change: back to the set-up page with a
+/// flash, or the form again with the errors next to the fields.
+async fn outcome<T>(
+    state: &AppState,
+    signed_in: &SignedIn,
+    kind: Kind,
+    form: FormState,
+    result: Result<T, AppError>,
+    message: impl FnOnce(T) -> String,
+) -> Result<Response, WebError> {
+    match result {
+        Ok(record) => Ok(redirect_with_flash(state, "/qc/setup", &message(record))),
+        Err(AppError::Invalid(errors)) => {
+            let errors: Vec<FieldError> = errors;
+            show_form(
+                state,
+                signed_in,
+                kind,
+                form.with_errors(errors),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn post_material(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = FormState::from_fields(&fields);
+    let input = MaterialInput {
+        department: form.value("department").into(),
+        name: form.value("name").into(),
+        manufacturer: form.value("manufacturer").into(),
+        level: form.value("level").into(),
+    };
+    let result = qc::create_material(&state.ctx, signed_in.actor(), &input).await;
+    outcome(
+        &state,
+        &signed_in,
+        Kind::Material,
+        form,
+        result,
+        |material| {
+            format!(
+                "QC material added: {} level {}",
+                material.name, material.level
+            )
+        },
+    )
+    .await
+}
+
+async fn post_lot(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = FormState::from_fields(&fields);
+    let input = LotInput {
+        material: form.value("material").into(),
+        lot_number: form.value("lot_number").into(),
+        expires_on: form.value("expires_on").into(),
+        status: form.value("status").into(),
+    };
+    let result = qc::create_lot(&state.ctx, signed_in.actor(), &input).await;
+    outcome(&state, &signed_in, Kind::Lot, form, result, |lot| {
+        format!("QC lot added: {} ({})", lot.lot_number, lot.status)
+    })
+    .await
+}
+
+async fn post_target(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = FormState::from_fields(&fields);
+    let input = TargetInput {
+        lot: form.value("lot").into(),
+        instrument: form.value("instrument").into(),
+        investigation: form.value("investigation").trim().to_uppercase(),
+        mean: form.value("mean").into(),
+        sd: form.value("sd").into(),
+    };
+    let result = qc::set_target(&state.ctx, signed_in.actor(), &input).await;
+    outcome(&state, &signed_in, Kind::Target, form, result, |target| {
+        format!(
+            "QC target set: mean {}, SD {} (version {})",
+            target.mean, target.sd, target.version
+        )
+    })
+    .await
+}
+
+async fn post_rules(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = FormState::from_fields(&fields);
+    let input = RulesInput {
+        instrument: form.value("instrument").into(),
+        investigation: form.value("investigation").trim().to_uppercase(),
+        rules: form.value("rules").into(),
+    };
+    let result = qc::set_rules(&state.ctx, signed_in.actor(), &input).await;
+    outcome(&state, &signed_in, Kind::Rules, form, result, |rules| {
+        format!("QC rules set: {} (version {})", rules.rules, rules.version)
+    })
+    .await
+}
+
+/// Whether the set-up link shows on the QC overview.
+pub(crate) fn can_manage(signed_in: &SignedIn) -> bool {
+    signed_in.actor().can(Permission::ManageQc)
+}
