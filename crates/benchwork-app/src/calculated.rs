@@ -70,17 +70,22 @@ pub(crate) fn derive(
 
 /// Fills a numeric result's unit, interval, critical limits, flag and delta
 /// check from its catalogue version, for the patient's reference sex and age
-/// today.
+/// today. The delta check uses the version's own rule when it has one,
+/// otherwise `default_rule`.
 pub(crate) async fn apply_numeric(
     ctx: &Ctx,
     record: &mut NewResultRecord,
     version: &InvestigationVersionRecord,
     number: f64,
     patient: &PatientRecord,
-    delta_rule: &DeltaRule,
+    default_rule: &DeltaRule,
     age_on: jiff::civil::Date,
 ) -> AppResult<()> {
     let parts = version.definition.parts();
+    let (delta_rule, whose) = match &parts.delta_rule {
+        Some(rule) => (rule, "this investigation's rule"),
+        None => (default_rule, "the default rule"),
+    };
     let ResultType::Numeric { unit, .. } = &parts.result_type else {
         return Ok(());
     };
@@ -121,16 +126,30 @@ pub(crate) async fn apply_numeric(
         DeltaOutcome::Failed { change, percent } => (
             "failed",
             Some(format!(
-                "changed by {change:+.2} {unit}{} since the previous result: check the sample's identity and the patient",
+                "changed by {change:+.2} {unit}{} since the previous result: check the sample's identity and the patient (limit {} within {} days, {whose})",
                 percent
                     .map(|percent| format!(" ({percent:+.0}%)"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                describe_limits(delta_rule, unit),
+                delta_rule.window_days(),
             )),
         ),
     };
     record.delta_outcome = Some(outcome.into());
     record.delta_detail = detail;
     Ok(())
+}
+
+/// A delta rule's limits in words: "1 mmol/L", "50%", "1 mmol/L or 50%".
+fn describe_limits(rule: &DeltaRule, unit: &str) -> String {
+    [
+        rule.absolute().map(|limit| format!("{limit} {unit}")),
+        rule.percent().map(|limit| format!("{limit}%")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" or ")
 }
 
 /// The inputs already recorded on a request, by investigation code.

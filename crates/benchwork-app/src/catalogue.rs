@@ -13,7 +13,7 @@ use benchwork_domain::catalogue::{
     parse_age,
 };
 use benchwork_domain::patient::ReferenceSex;
-use benchwork_domain::reference::{AgeBand, CriticalLimits, ReferenceInterval};
+use benchwork_domain::reference::{AgeBand, CriticalLimits, DeltaRule, ReferenceInterval};
 use benchwork_domain::staff::Permission;
 use benchwork_store::{InvestigationVersionRecord, PanelRecord, StoreError};
 use serde_json::{Value, json};
@@ -112,6 +112,15 @@ pub struct InvestigationInput {
     /// The input investigations' codes, in the formula's order, separated
     /// by commas or spaces.
     pub calculation_inputs: String,
+    /// Delta check: the largest acceptable change in the result's unit;
+    /// empty = no absolute limit. All three delta fields empty = the
+    /// default rule (50 % within 365 days).
+    pub delta_absolute: String,
+    /// Delta check: the largest acceptable change in percent of the
+    /// previous value; empty = no percentage limit.
+    pub delta_percent: String,
+    /// Delta check: how old a previous result may be, in days (1 to 3650).
+    pub delta_window_days: String,
 }
 
 /// An investigation with every version, newest first.
@@ -159,6 +168,61 @@ fn optional<T>(
     match text.trim() {
         "" => None,
         text => parse(text).map_err(|error| push(errors, error)).ok(),
+    }
+}
+
+/// The delta rule of the form: `None` when all three fields are empty (the
+/// default rule applies), otherwise every problem next to its field.
+fn parse_delta_rule(input: &InvestigationInput, errors: &mut Vec<FieldError>) -> Option<DeltaRule> {
+    let (absolute_text, percent_text, window_text) = (
+        input.delta_absolute.trim(),
+        input.delta_percent.trim(),
+        input.delta_window_days.trim(),
+    );
+    if absolute_text.is_empty() && percent_text.is_empty() && window_text.is_empty() {
+        return None;
+    }
+    let before = errors.len();
+    let mut limit = |text: &str, field: &str, example: &str| -> Option<f64> {
+        if text.is_empty() {
+            return None;
+        }
+        match text.parse::<f64>() {
+            Ok(value) if value.is_finite() && value > 0.0 => Some(value),
+            _ => {
+                errors.push(FieldError::new(
+                    field,
+                    format!("enter a number greater than 0, for example {example}"),
+                ));
+                None
+            }
+        }
+    };
+    let absolute = limit(absolute_text, "delta_absolute", "1.0");
+    let percent = limit(percent_text, "delta_percent", "50");
+    if absolute_text.is_empty() && percent_text.is_empty() {
+        errors.push(FieldError::new(
+            "delta_absolute",
+            "enter an absolute or a percentage limit, or leave all three delta fields empty to use the default rule",
+        ));
+    }
+    let window_message = "enter the window as whole days from 1 to 3650, for example 7";
+    let window = match window_text.parse::<i64>() {
+        Ok(days) if (1..=DeltaRule::MAX_WINDOW_DAYS).contains(&days) => Some(days),
+        _ => {
+            errors.push(FieldError::new("delta_window_days", window_message));
+            None
+        }
+    };
+    if errors.len() > before {
+        return None;
+    }
+    match DeltaRule::new(absolute, percent, window?) {
+        Ok(rule) => Some(rule),
+        Err(error) => {
+            errors.push(FieldError::new("delta_absolute", error));
+            None
+        }
     }
 }
 
@@ -393,6 +457,7 @@ pub fn parse_input(input: &InvestigationInput) -> Result<InvestigationDefinition
         _ => None,
     };
     let calculation = parse_calculation(input, &mut errors);
+    let delta_rule = parse_delta_rule(input, &mut errors);
     let (Some(code), Some(discipline), Some(result_type), Some(specimen), Some(turnaround), true) = (
         code,
         discipline,
@@ -421,6 +486,7 @@ pub fn parse_input(input: &InvestigationInput) -> Result<InvestigationDefinition
         competency_code: Some(input.competency_code.clone()),
         sop_code: Some(input.sop_code.clone()),
         calculation,
+        delta_rule,
     })
     .map_err(|errors| {
         errors
@@ -532,6 +598,12 @@ pub fn input_of(definition: &InvestigationDefinition) -> InvestigationInput {
                     .join(", ")
             })
             .unwrap_or_default(),
+        delta_absolute: text(parts.delta_rule.and_then(|rule| rule.absolute())),
+        delta_percent: text(parts.delta_rule.and_then(|rule| rule.percent())),
+        delta_window_days: parts
+            .delta_rule
+            .map(|rule| rule.window_days().to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -567,6 +639,9 @@ pub fn definition_json(definition: &InvestigationDefinition) -> Value {
         "critical_source": input.critical_source,
         "calculation": input.calculation,
         "calculation_inputs": input.calculation_inputs,
+        "delta_absolute": input.delta_absolute,
+        "delta_percent": input.delta_percent,
+        "delta_window_days": input.delta_window_days,
     })
 }
 

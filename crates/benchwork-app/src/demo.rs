@@ -519,6 +519,17 @@ pub const DEMO_CALCULATED: &[(&str, &str, &[&str])] = &[
     ("ACA", "adjusted-calcium-payne", &["CA", "ALB"]),
 ];
 
+/// The delta check rules of the demo catalogue: (code, absolute limit in
+/// the investigation's unit, percentage limit, window in days). Others use
+/// the default rule (50% within 365 days). Demo values only: a clinical
+/// scientist must confirm them before real use.
+pub const DEMO_DELTA_RULES: &[(&str, Option<f64>, Option<f64>, i64)] = &[
+    ("K", Some(1.0), None, 7),
+    ("NA", Some(8.0), None, 7),
+    ("CREA", None, Some(50.0), 30),
+    ("HB", Some(20.0), None, 14),
+];
+
 /// The demo comment library, in every demo department: (code, text).
 pub const DEMO_COMMENTS: &[(&str, &str)] = &[
     ("HAEM", "Sample haemolysed: potassium may be falsely raised"),
@@ -530,6 +541,7 @@ pub const DEMO_COMMENTS: &[(&str, &str)] = &[
 pub fn demo_investigation_input(row: &DemoInvestigation) -> crate::catalogue::InvestigationInput {
     let number = |value: Option<f64>| value.map(|value| value.to_string()).unwrap_or_default();
     let has_critical = row.critical.0.is_some() || row.critical.1.is_some();
+    let delta = DEMO_DELTA_RULES.iter().find(|rule| rule.0 == row.code);
     crate::catalogue::InvestigationInput {
         code: row.code.into(),
         name: row.name.into(),
@@ -576,6 +588,9 @@ pub fn demo_investigation_input(row: &DemoInvestigation) -> crate::catalogue::In
             .find(|(code, _, _)| *code == row.code)
             .map(|(_, _, inputs)| inputs.join(", "))
             .unwrap_or_default(),
+        delta_absolute: number(delta.and_then(|rule| rule.1)),
+        delta_percent: number(delta.and_then(|rule| rule.2)),
+        delta_window_days: delta.map(|rule| rule.3.to_string()).unwrap_or_default(),
         ..Default::default()
     }
 }

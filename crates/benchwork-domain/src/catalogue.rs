@@ -15,7 +15,7 @@ use std::fmt;
 
 use crate::calculation::CalculationFormula;
 use crate::incident::has_control_characters;
-use crate::reference::{CriticalLimits, ReferenceInterval};
+use crate::reference::{CriticalLimits, DeltaRule, ReferenceInterval};
 
 id_type!(
     /// An investigation: the record whose versions hold its definition.
@@ -84,6 +84,9 @@ pub enum CatalogueError {
         "only numeric investigations have a reportable range, reference intervals or critical limits"
     )]
     LimitsNeedNumericResult,
+    /// A delta rule on an investigation whose results are not numeric.
+    #[error("only numeric investigations have a delta check rule: leave the delta fields empty")]
+    DeltaNeedsNumericResult,
     /// Turnaround targets that are not positive whole minutes.
     #[error("enter turnaround targets as whole minutes from 1 to 525600 (one year)")]
     InvalidTurnaround,
@@ -155,6 +158,7 @@ impl CatalogueError {
             InvalidCodedValues => "coded_values",
             ReportableRangeNotFinite | ReportableRangeLowNotBelowHigh { .. } => "reportable_low",
             LimitsNeedNumericResult => "result_type",
+            DeltaNeedsNumericResult => "delta_absolute",
             InvalidTurnaround => "tat_routine",
             UrgentSlowerThanRoutine => "tat_urgent",
             IncompleteSpecimen | InvalidSpecimen => "specimen_type",
@@ -572,6 +576,10 @@ pub struct InvestigationParts {
     /// For a calculated investigation, its formula and inputs; `None` for
     /// one whose results are measured or typed.
     pub calculation: Option<Calculation>,
+    /// The delta check against the patient's previous result (numeric
+    /// results only); `None` = the default rule
+    /// (`crate::result::default_delta_rule`).
+    pub delta_rule: Option<DeltaRule>,
 }
 
 /// One version of an investigation's definition.
@@ -607,6 +615,9 @@ impl InvestigationDefinition {
                 || parts.critical_limits.is_some())
         {
             errors.push(CatalogueError::LimitsNeedNumericResult);
+        }
+        if !is_numeric && parts.delta_rule.is_some() {
+            errors.push(CatalogueError::DeltaNeedsNumericResult);
         }
         if let Some(calculation) = &parts.calculation {
             let formula = calculation.formula;
@@ -1053,6 +1064,7 @@ mod tests {
             competency_code: Some("BS-CHEM-01".into()),
             sop_code: Some("SOP-BS-014".into()),
             calculation: None,
+            delta_rule: Some(DeltaRule::new(Some(1.0), None, 7).unwrap()),
         }
     }
 
@@ -1145,6 +1157,7 @@ mod tests {
     fn a_text_result_cannot_have_numeric_limits() {
         let mut parts = potassium();
         parts.result_type = ResultType::Text;
+        parts.delta_rule = None;
         assert_eq!(
             InvestigationDefinition::new(parts),
             Err(vec![CatalogueError::LimitsNeedNumericResult])
@@ -1157,6 +1170,7 @@ mod tests {
         parts.reportable_range = None;
         parts.reference_intervals.clear();
         parts.critical_limits = None;
+        parts.delta_rule = None;
         assert!(InvestigationDefinition::new(parts).is_ok());
     }
     #[test]
@@ -1257,5 +1271,25 @@ mod tests {
         for text in ["18y", "1y", "16y", "28d", "0d", "100d"] {
             assert_eq!(format_age(parse_age(text).unwrap()), text);
         }
+    }
+
+    #[test]
+    fn a_numeric_investigation_keeps_its_delta_rule() {
+        let definition = InvestigationDefinition::new(potassium()).unwrap();
+        let rule = definition.parts().delta_rule.unwrap();
+        assert_eq!(rule.absolute(), Some(1.0));
+        assert_eq!(rule.window_days(), 7);
+    }
+
+    #[test]
+    fn a_delta_rule_on_a_text_investigation_is_refused_at_the_delta_fields() {
+        let mut parts = potassium();
+        parts.result_type = ResultType::Text;
+        parts.reportable_range = None;
+        parts.reference_intervals = Vec::new();
+        parts.critical_limits = None;
+        let errors = InvestigationDefinition::new(parts).unwrap_err();
+        assert_eq!(errors, vec![CatalogueError::DeltaNeedsNumericResult]);
+        assert_eq!(errors[0].field(), "delta_absolute");
     }
 }

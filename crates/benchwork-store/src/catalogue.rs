@@ -84,7 +84,7 @@ macro_rules! select_version {
         "SELECT i.id, i.code, i.current_version, v.version, v.name, v.loinc, v.snomed, v.discipline, v.method, \
          v.result_type, v.unit, v.decimal_places, v.coded_values, v.reportable_low, v.reportable_high, \
          v.reference_intervals, v.critical_limits, v.specimen_type, v.container, v.tat_routine_minutes, \
-         v.tat_urgent_minutes, v.consent_required, v.competency_code, v.sop_code, v.calculation, v.calculation_inputs, v.created_by, \
+         v.tat_urgent_minutes, v.consent_required, v.competency_code, v.sop_code, v.calculation, v.calculation_inputs, v.delta_absolute, v.delta_percent, v.delta_window_days, v.created_by, \
          u.display_name AS created_by_name, v.created_at \
          FROM investigation i JOIN investigation_version v ON v.investigation_id = i.id \
          JOIN app_user u ON u.id = v.created_by"
@@ -242,6 +242,7 @@ fn version_from_row(row: &(impl RowExt + FloatColumn)) -> StoreResult<Investigat
         competency_code: row.opt_text("competency_code")?,
         sop_code: row.opt_text("sop_code")?,
         calculation: calculation_from_row(row)?,
+        delta_rule: delta_rule_from_row(row)?,
     })
     .map_err(|errors| corrupt("definition", format!("{errors:?}")))?;
     Ok(InvestigationVersionRecord {
@@ -272,6 +273,21 @@ fn calculation_from_row(row: &impl RowExt) -> StoreResult<Option<Calculation>> {
     Ok(Some(Calculation { formula, inputs }))
 }
 
+fn delta_rule_from_row(
+    row: &(impl RowExt + FloatColumn),
+) -> StoreResult<Option<benchwork_domain::reference::DeltaRule>> {
+    let Some(window_days) = row.opt_int("delta_window_days")? else {
+        return Ok(None);
+    };
+    benchwork_domain::reference::DeltaRule::new(
+        row.opt_float("delta_absolute")?,
+        row.opt_float("delta_percent")?,
+        window_days,
+    )
+    .map(Some)
+    .map_err(|error| corrupt("delta rule", error))
+}
+
 /// Inserts one version row inside a transaction.
 macro_rules! insert_version {
     ($tx:expr, $id:expr, $version:expr, $definition:expr, $by:expr, $at:expr) => {{
@@ -295,9 +311,10 @@ macro_rules! insert_version {
             "INSERT INTO investigation_version (investigation_id, version, name, loinc, snomed, discipline, method, \
              result_type, unit, decimal_places, coded_values, reportable_low, reportable_high, reference_intervals, \
              critical_limits, specimen_type, container, tat_routine_minutes, tat_urgent_minutes, consent_required, \
-             competency_code, sop_code, created_by, created_at, calculation, calculation_inputs) \
+             competency_code, sop_code, created_by, created_at, calculation, calculation_inputs, \
+             delta_absolute, delta_percent, delta_window_days) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-             $25, $26)",
+             $25, $26, $27, $28, $29)",
         )
         .bind($id.0)
         .bind($version)
@@ -327,6 +344,9 @@ macro_rules! insert_version {
         .bind(parts.calculation.as_ref().map(|calculation| {
             json!(calculation.inputs.iter().map(|code| code.as_str()).collect::<Vec<_>>()).to_string()
         }))
+        .bind(parts.delta_rule.and_then(|rule| rule.absolute()))
+        .bind(parts.delta_rule.and_then(|rule| rule.percent()))
+        .bind(parts.delta_rule.map(|rule| rule.window_days()))
         .execute(&mut *$tx)
         .await?;
     }};

@@ -345,7 +345,7 @@ pub(crate) fn router() -> Router<AppState> {
     components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
         PatientOut, PatientIn, IdentityCheckOut, MergeIn,
         crate::api_catalogue::InvestigationOut, crate::api_catalogue::InvestigationWithHistoryOut, crate::api_catalogue::InvestigationIn,
-        crate::api_catalogue::IntervalJson, crate::api_catalogue::CriticalJson, crate::api_catalogue::PanelOut,
+        crate::api_catalogue::IntervalJson, crate::api_catalogue::CriticalJson, crate::api_catalogue::DeltaRuleJson, crate::api_catalogue::PanelOut,
         crate::api_requests::RequestIn, crate::api_requests::IdentityIn, crate::api_requests::RequestOut, crate::api_requests::RequestItemOut,
         crate::api_requests::SpecimenOut, crate::api_requests::SpecimenEventIn,
         crate::api_results::ResultsIn, crate::api_results::ResultIn, crate::api_results::ResultOut,

@@ -54,6 +54,22 @@ pub struct CriticalJson {
     source: String,
 }
 
+/// A delta check rule: a result fails when it changed by more than either
+/// limit since the patient's previous result of the same investigation up
+/// to `window_days` old. Null on an investigation = the default rule (50%
+/// within 365 days). The numbers are checked on the server: limits greater
+/// than 0, at least one of them, a window of 1 to 3650 days.
+#[derive(Serialize, Deserialize, ToSchema, Default)]
+#[serde(default)]
+pub struct DeltaRuleJson {
+    /// Largest acceptable change in the result's unit.
+    absolute: Option<f64>,
+    /// Largest acceptable change in percent of the previous value.
+    percent: Option<f64>,
+    /// How old a previous result may be, in days.
+    window_days: Option<i64>,
+}
+
 /// One version of an investigation's definition.
 #[derive(Serialize, ToSchema)]
 pub struct InvestigationOut {
@@ -90,6 +106,8 @@ pub struct InvestigationOut {
     calculation: Option<String>,
     /// The formula's input investigation codes, in its order.
     calculation_inputs: Vec<String>,
+    /// This investigation's delta check rule; null = the default rule.
+    delta_rule: Option<DeltaRuleJson>,
     created_by: String,
     created_at: String,
 }
@@ -167,6 +185,11 @@ impl From<&InvestigationVersionRecord> for InvestigationOut {
                         .collect()
                 })
                 .unwrap_or_default(),
+            delta_rule: parts.delta_rule.map(|rule| DeltaRuleJson {
+                absolute: rule.absolute(),
+                percent: rule.percent(),
+                window_days: Some(rule.window_days()),
+            }),
             created_by: record.created_by_name.clone(),
             created_at: record.created_at.to_string(),
         }
@@ -219,6 +242,8 @@ pub struct InvestigationIn {
     calculation: Option<String>,
     /// The formula's input investigation codes, in its order.
     calculation_inputs: Vec<String>,
+    /// The delta check rule; null or absent = the default rule.
+    delta_rule: Option<DeltaRuleJson>,
 }
 
 fn text<T: ToString>(value: Option<T>) -> String {
@@ -250,6 +275,9 @@ impl From<InvestigationIn> for InvestigationInput {
             sop_code: input.sop_code.unwrap_or_default(),
             calculation: input.calculation.unwrap_or_default(),
             calculation_inputs: input.calculation_inputs.join(", "),
+            delta_absolute: text(input.delta_rule.as_ref().and_then(|rule| rule.absolute)),
+            delta_percent: text(input.delta_rule.as_ref().and_then(|rule| rule.percent)),
+            delta_window_days: text(input.delta_rule.as_ref().and_then(|rule| rule.window_days)),
             intervals: input
                 .reference_intervals
                 .into_iter()

@@ -237,7 +237,35 @@ fn summary_of(record: &InvestigationVersionRecord) -> Vec<(&'static str, String)
             "Standard operating procedure",
             optional(parts.sop_code.clone()),
         ),
+        ("Delta check", delta_text(record)),
     ]
+}
+
+/// The delta rule in words, or that the default rule applies.
+fn delta_text(record: &InvestigationVersionRecord) -> String {
+    let parts = record.definition.parts();
+    if !matches!(parts.result_type, ResultType::Numeric { .. }) {
+        return "None (not a numeric result)".into();
+    }
+    let Some(rule) = parts.delta_rule else {
+        return "Default rule: a change of more than 50% within 365 days".into();
+    };
+    let unit = match &parts.result_type {
+        ResultType::Numeric { unit, .. } => unit.as_str(),
+        _ => "",
+    };
+    let limits = [
+        rule.absolute().map(|limit| format!("{limit} {unit}")),
+        rule.percent().map(|limit| format!("{limit}%")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" or ");
+    format!(
+        "A change of more than {limits} within {} days",
+        rule.window_days()
+    )
 }
 
 async fn get_investigation(
@@ -473,6 +501,21 @@ fn form_page(signed_in: &SignedIn, form: FormState, editing: Option<(&str, &str)
             "Inputs of the formula",
             "Investigation codes in the formula's order, for example CREA for eGFR, or CA, ALB for adjusted calcium",
         ),
+        (
+            "delta_absolute",
+            "Delta check: largest change in the result's unit",
+            "Optional, for example 1.0 for potassium in mmol/L. Leave all three delta fields empty to use the default rule (50% within 365 days)",
+        ),
+        (
+            "delta_percent",
+            "Delta check: largest change in percent",
+            "Optional, for example 50",
+        ),
+        (
+            "delta_window_days",
+            "Delta check: compare with results up to this many days old",
+            "Whole days from 1 to 3650, for example 7",
+        ),
     ]);
     FormPage {
         page: Page::new(title, signed_in, "catalogue", None).with_errors(form.has_errors()),
@@ -553,6 +596,9 @@ fn input_of(form: &FormState) -> InvestigationInput {
         based_on_version: form.value("based_on_version").into(),
         calculation: form.value("calculation").into(),
         calculation_inputs: form.value("calculation_inputs").into(),
+        delta_absolute: form.value("delta_absolute").into(),
+        delta_percent: form.value("delta_percent").into(),
+        delta_window_days: form.value("delta_window_days").into(),
     }
 }
 
@@ -583,6 +629,9 @@ fn form_of(input: &InvestigationInput, version: i64) -> FormState {
         ("critical_source", &input.critical_source),
         ("calculation", &input.calculation),
         ("calculation_inputs", &input.calculation_inputs),
+        ("delta_absolute", &input.delta_absolute),
+        ("delta_percent", &input.delta_percent),
+        ("delta_window_days", &input.delta_window_days),
     ] {
         form.set(field, value.clone());
     }

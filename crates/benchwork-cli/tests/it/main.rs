@@ -21,6 +21,7 @@ mod catalogue;
 mod cli;
 mod concurrency;
 mod cumulative;
+mod delta_rules;
 mod docs;
 mod incidents;
 mod jobs;

@@ -20,7 +20,7 @@ both_engines!(
         app.seed_demo().await;
         let associate = app.sign_in_demo("associate").await;
         let mut accessions = Vec::new();
-        for value in ["4.2", "3.1", "6.8"] {
+        for value in ["4.2", "3.4", "6.8"] {
             let accession = book(&app, &associate, &DANIEL, "routine", &["K"]).await;
             specimen_steps(&associate, &accession, &["collected", "received"]).await;
 
@@ -45,7 +45,8 @@ both_engines!(
             deltas.push(result.delta_outcome.unwrap());
         }
         assert_eq!(flags, ["N", "L", "HH"]);
-        // 4.2 -> 3.1 is -26%; 3.1 -> 6.8 is +119%, beyond the default 50%.
+        // Potassium's demo rule is 1.0 mmol/L within 7 days: 4.2 -> 3.4 is
+        // -0.8; 3.4 -> 6.8 is +3.4.
         assert_eq!(deltas, ["not-applicable", "passed", "failed"]);
         let page = associate
             .get(&format!("/requests/{}", accessions[2]))
