@@ -18,7 +18,7 @@ use benchwork_store::{
     InvestigationVersionRecord, NewResultRecord, PatientRecord, RequestRecord, ResultSlotRecord,
 };
 
-use crate::results::{age_and_sex, age_date, today};
+use crate::results::{age_and_sex, age_date};
 use crate::{AppResult, Ctx, new_uuid};
 
 /// An input's value as recorded: its number and unit, or `None` when the
@@ -283,9 +283,13 @@ pub async fn pending_calculations(
 ) -> AppResult<Vec<(String, String)>> {
     let inputs = recorded_inputs(ctx, request).await?;
     let (dob, sex) = age_and_sex(patient);
-    let results = ctx.store.list_results(request.id).await?;
+    let slots = ctx.store.list_result_slots(request.id).await?;
+    // Age at collection, as `calculate_lines` takes it, so the reason shown
+    // is the one the calculation gave.
+    let collected = slots.iter().filter_map(|slot| slot.collected_at).min();
+    let age_years = dob.map(|dob| age_in_years(dob, age_date(collected, ctx.now())));
     let mut pending = Vec::new();
-    for slot in ctx.store.list_result_slots(request.id).await? {
+    for slot in slots {
         if slot.has_result {
             continue;
         }
@@ -296,28 +300,6 @@ pub async fn pending_calculations(
         let Some(calculation) = &version.definition.parts().calculation else {
             continue;
         };
-        // Age at the time the last input was analysed, as at entry.
-        let analysed = results
-            .iter()
-            .filter(|result| {
-                calculation
-                    .inputs
-                    .iter()
-                    .any(|code| code.as_str() == result.code)
-            })
-            .map(|result| result.analysed_at)
-            .max();
-        let age_years = dob.map(|dob| {
-            let on = analysed
-                .map(|at| {
-                    at.to_zoned(
-                        jiff::tz::TimeZone::get("Europe/London").unwrap_or(jiff::tz::TimeZone::UTC),
-                    )
-                    .date()
-                })
-                .unwrap_or_else(|| today(ctx));
-            age_in_years(dob, on)
-        });
         let reason = match derive(calculation, &inputs, age_years, sex) {
             Err(reason) => reason,
             Ok(_) => "the inputs were recorded before this line could be calculated: amend an input to calculate it".into(),

@@ -10,18 +10,16 @@
 //! refused with nothing stored, and an expired lot refuses the run.
 
 use benchwork_domain::request::AccessionNumber;
-use benchwork_store::{AuditFilter, PatientSearch};
+use benchwork_store::AuditFilter;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use benchwork_app::Clock;
 
 use crate::both_engines;
+use crate::flow::{DANIEL, book, results_of, specimen_steps};
 use crate::helpers::{Session, TestApp, client};
 use crate::roles::location;
-
-/// Daniel Hughes: male, born 1988.
-const DANIEL: &str = "9990000026";
 
 async fn api(
     app: &TestApp,
@@ -77,46 +75,8 @@ async fn potassium(
     instrument: &str,
     value: &str,
 ) -> (AccessionNumber, String) {
-    let patient = app
-        .ctx
-        .store
-        .search_patients(
-            &PatientSearch {
-                nhs_number: Some(DANIEL.into()),
-                ..Default::default()
-            },
-            1,
-        )
-        .await
-        .unwrap()
-        .remove(0)
-        .id;
-    let response = session
-        .post(
-            &format!("/patients/{patient}/requests"),
-            &[
-                ("nhs_number", DANIEL),
-                ("date_of_birth", "02/11/1988"),
-                ("priority", "routine"),
-                ("requester_name", "Dr A Patel"),
-                ("requester_code", "C1234567"),
-                ("location", "Ward 7"),
-                ("investigations", "K"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let accession =
-        AccessionNumber::parse(location(&response).strip_prefix("/requests/").unwrap()).unwrap();
-    for step in ["collected", "received"] {
-        let response = session
-            .post(
-                &format!("/specimens/{}/events", accession.specimen_id(1)),
-                &[("step", step)],
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "step {step}");
-    }
+    let accession = book(app, session, &DANIEL, "routine", &["K"]).await;
+    specimen_steps(session, &accession, &["collected", "received"]).await;
     let (status, body) = post(
         app,
         token,
@@ -125,25 +85,7 @@ async fn potassium(
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let consultant = app
-        .ctx
-        .store
-        .get_user_by_username("consultant")
-        .await
-        .unwrap();
-    let request = app
-        .ctx
-        .store
-        .get_request(&accession.to_string(), consultant.id)
-        .await
-        .unwrap();
-    let result = app
-        .ctx
-        .store
-        .list_results(request.id)
-        .await
-        .unwrap()
-        .remove(0);
+    let result = results_of(app, &accession).await.remove(0);
     (accession, result.id.to_string())
 }
 
@@ -921,7 +863,7 @@ both_engines!(
             matches!(outcome, Err(benchwork_store::StoreError::Conflict { .. })),
             "{outcome:?}"
         );
-        let stored = crate::flow::results_of(&app, &accession).await.remove(0);
+        let stored = results_of(&app, &accession).await.remove(0);
         assert_eq!(stored.status, "verified");
     }
 );
@@ -973,7 +915,7 @@ both_engines!(
             .find(|(request, _)| request.priority == "routine")
             .unwrap();
         let accession = AccessionNumber::parse(&request.accession).unwrap();
-        let potassium = crate::flow::results_of(&app, &accession)
+        let potassium = results_of(&app, &accession)
             .await
             .into_iter()
             .find(|result| result.code == "K")
