@@ -9,7 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::helpers::{TestApp, client};
+use crate::flow::{api, api_json};
+use crate::helpers::TestApp;
 use crate::roles::location;
 
 /// Daniel Hughes, a demo patient with no demo requests.
@@ -42,37 +43,6 @@ async fn department(app: &TestApp, code: &str) -> String {
         .unwrap()
         .id
         .to_string()
-}
-
-async fn api(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut request = client()
-        .request(method, format!("{}{path}", app.address))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.expect("API request")
-}
-
-async fn api_json(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    status: StatusCode,
-) -> Value {
-    let response = api(app, token, method.clone(), path, body).await;
-    let got = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(got, status, "{method} {path}: {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
 /// The fields named in a problem document's errors.

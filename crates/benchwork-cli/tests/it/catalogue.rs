@@ -7,23 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::helpers::{TestApp, client};
-
-async fn api(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut request = client()
-        .request(method, format!("{}{path}", app.address))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap()
-}
+use crate::flow::api;
+use crate::helpers::TestApp;
 
 async fn catalogue_events(app: &TestApp) -> Vec<benchwork_domain::audit::AuditEvent> {
     app.ctx

@@ -6,7 +6,8 @@
 use benchwork_domain::ids::PatientId;
 use benchwork_domain::request::AccessionNumber;
 use benchwork_store::{PatientSearch, ResultRecord};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
 
 use crate::helpers::{Session, TestApp, client};
 use crate::roles::location;
@@ -140,4 +141,80 @@ pub async fn api_get(app: &TestApp, token: &str, path: &str) -> reqwest::Respons
         .send()
         .await
         .unwrap()
+}
+
+/// An API call with a bearer token and, if given, a JSON body.
+pub async fn api(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = client()
+        .request(method, format!("{}{path}", app.address))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("API request")
+}
+
+/// A POST on the API with a JSON body.
+pub async fn api_post(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+    api(app, token, Method::POST, path, Some(body)).await
+}
+
+/// An API call: its status and its body as JSON (the text as a JSON string
+/// when it is not JSON).
+pub async fn api_status_json(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let response = api(app, token, method, path, body).await;
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// An API call that must answer `status`; its JSON body (`Null` when the
+/// body is not JSON).
+pub async fn api_json(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    status: StatusCode,
+) -> Value {
+    let (got, body) = api_status_json(app, token, method.clone(), path, body).await;
+    assert_eq!(got, status, "{method} {path}: {body}");
+    match body {
+        Value::String(_) => Value::Null,
+        body => body,
+    }
+}
+
+/// A POST on the API that must succeed; its JSON body.
+pub async fn api_post_ok(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+    let (status, body) = api_status_json(app, token, Method::POST, path, Some(body)).await;
+    assert!(status.is_success(), "POST {path}: {status} {body}");
+    body
+}
+
+/// The id of the request's result for the investigation `code`.
+pub async fn result_id(app: &TestApp, accession: &AccessionNumber, code: &str) -> String {
+    results_of(app, accession)
+        .await
+        .into_iter()
+        .find(|result| result.code == code)
+        .unwrap_or_else(|| panic!("no {code} result on {accession}"))
+        .id
+        .to_string()
 }

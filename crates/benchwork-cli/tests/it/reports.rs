@@ -6,12 +6,12 @@
 //! every read of a report is in the audit trail.
 
 use benchwork_domain::request::AccessionNumber;
-use benchwork_store::{AuditFilter, PatientSearch};
+use benchwork_store::AuditFilter;
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 
 use crate::both_engines;
-use crate::flow::api_get;
+use crate::flow::{api_get, patient_id, result_id};
 use crate::helpers::{Session, TestApp, client};
 use crate::roles::location;
 
@@ -21,20 +21,7 @@ const DANIEL: &str = "9990000026";
 /// Books `investigations` for Daniel Hughes, collects and receives the
 /// specimen; returns the accession number.
 async fn booked(app: &TestApp, session: &Session, investigations: &[&str]) -> AccessionNumber {
-    let patient = app
-        .ctx
-        .store
-        .search_patients(
-            &PatientSearch {
-                nhs_number: Some(DANIEL.into()),
-                ..Default::default()
-            },
-            1,
-        )
-        .await
-        .unwrap()
-        .remove(0)
-        .id;
+    let patient = patient_id(app, DANIEL).await;
     let mut fields = vec![
         ("nhs_number", DANIEL),
         ("date_of_birth", "02/11/1988"),
@@ -82,31 +69,6 @@ async fn enter(session: &Session, accession: &AccessionNumber, results: &[(&str,
         .post(&format!("/requests/{accession}/results"), &fields)
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-}
-
-async fn result_id(app: &TestApp, accession: &AccessionNumber, code: &str) -> String {
-    let consultant = app
-        .ctx
-        .store
-        .get_user_by_username("consultant")
-        .await
-        .unwrap();
-    let request = app
-        .ctx
-        .store
-        .get_request(&accession.to_string(), consultant.id)
-        .await
-        .unwrap();
-    app.ctx
-        .store
-        .list_results(request.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|result| result.code == code)
-        .unwrap()
-        .id
-        .to_string()
 }
 
 /// Verified by the practitioner, authorised by the scientist.

@@ -7,13 +7,13 @@
 //! API equals the page; bad filters are refused next to the field.
 
 use benchwork_domain::request::AccessionNumber;
-use benchwork_store::PatientSearch;
 use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::helpers::{TestApp, client};
+use crate::flow::{api_post_ok, api_status_json, patient_id, result_id};
+use crate::helpers::TestApp;
 
 /// Daniel Hughes: male, born 1988.
 const DANIEL: &str = "9990000026";
@@ -34,55 +34,14 @@ async fn team(app: &TestApp) -> Team {
     }
 }
 
-async fn api(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = client()
-        .request(method, format!("{}{path}", app.address))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
-    let (status, body) = api(app, token, reqwest::Method::POST, path, Some(body)).await;
-    assert!(status.is_success(), "POST {path}: {status} {body}");
-    body
-}
-
 async fn book(
     app: &TestApp,
     team: &Team,
     priority: &str,
     investigations: &[&str],
 ) -> AccessionNumber {
-    let patient = app
-        .ctx
-        .store
-        .search_patients(
-            &PatientSearch {
-                nhs_number: Some(DANIEL.into()),
-                ..Default::default()
-            },
-            1,
-        )
-        .await
-        .unwrap()
-        .remove(0)
-        .id;
-    let body = post(
+    let patient = patient_id(app, DANIEL).await;
+    let body = api_post_ok(
         app,
         &team.associate,
         "/api/v1/requests",
@@ -101,7 +60,7 @@ async fn book(
 }
 
 async fn step(app: &TestApp, team: &Team, accession: &AccessionNumber, step: &str) {
-    post(
+    api_post_ok(
         app,
         &team.associate,
         &format!("/api/v1/specimens/{}/events", accession.specimen_id(1)),
@@ -115,7 +74,7 @@ async fn enter(app: &TestApp, team: &Team, accession: &AccessionNumber, results:
         .iter()
         .map(|(code, value)| json!({"investigation": code, "value": value}))
         .collect();
-    post(
+    api_post_ok(
         app,
         &team.associate,
         &format!("/api/v1/requests/{accession}/results"),
@@ -124,35 +83,9 @@ async fn enter(app: &TestApp, team: &Team, accession: &AccessionNumber, results:
     .await;
 }
 
-/// The id of a request's result for `code`.
-async fn result_id(app: &TestApp, accession: &AccessionNumber, code: &str) -> String {
-    let consultant = app
-        .ctx
-        .store
-        .get_user_by_username("consultant")
-        .await
-        .unwrap();
-    let request = app
-        .ctx
-        .store
-        .get_request(&accession.to_string(), consultant.id)
-        .await
-        .unwrap();
-    app.ctx
-        .store
-        .list_results(request.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|result| result.code == code)
-        .unwrap()
-        .id
-        .to_string()
-}
-
 async fn verify(app: &TestApp, team: &Team, accession: &AccessionNumber, code: &str) {
     let id = result_id(app, accession, code).await;
-    post(
+    api_post_ok(
         app,
         &team.practitioner,
         &format!("/api/v1/results/{id}/verify"),
@@ -163,7 +96,7 @@ async fn verify(app: &TestApp, team: &Team, accession: &AccessionNumber, code: &
 
 async fn authorise(app: &TestApp, team: &Team, accession: &AccessionNumber, code: &str) {
     let id = result_id(app, accession, code).await;
-    post(
+    api_post_ok(
         app,
         &team.scientist,
         &format!("/api/v1/results/{id}/authorise"),
@@ -261,7 +194,7 @@ both_engines!(
         }
         let list = session.get("/requests").await.text().await.unwrap();
         assert!(list.contains("Completed"));
-        let (_, json) = api(
+        let (_, json) = api_status_json(
             &app,
             &team.associate,
             reqwest::Method::GET,
@@ -340,7 +273,7 @@ both_engines!(
         app.clock.advance(SignedDuration::from_mins(61));
 
         // Act
-        let (status, report) = api(
+        let (status, report) = api_status_json(
             &app,
             &team.associate,
             reqwest::Method::GET,
@@ -389,14 +322,14 @@ both_engines!(
         // An amendment later keeps the first authorisation time.
         app.clock.advance(SignedDuration::from_mins(10));
         let id = result_id(&app, &first, "K").await;
-        post(
+        api_post_ok(
             &app,
             &team.scientist,
             &format!("/api/v1/results/{id}/amend"),
             json!({"value": "4.1", "reason": "transcription error"}),
         )
         .await;
-        let (_, after) = api(
+        let (_, after) = api_status_json(
             &app,
             &team.associate,
             reqwest::Method::GET,
@@ -436,7 +369,7 @@ both_engines!(
         );
 
         // A range that ends before the work shows no month.
-        let (_, empty) = api(
+        let (_, empty) = api_status_json(
             &app,
             &team.associate,
             reqwest::Method::GET,
@@ -462,7 +395,7 @@ both_engines!(
         assert!(page.contains("id=\"from-error\""));
         assert!(page.contains("value=\"31/12/2026\""), "the entry is kept");
         let token = app.token_for("associate").await;
-        let (status, problem) = api(
+        let (status, problem) = api_status_json(
             &app,
             &token,
             reqwest::Method::GET,

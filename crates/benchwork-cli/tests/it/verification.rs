@@ -11,8 +11,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::flow::{DANIEL, book, enter, page, results_of, specimen_steps};
-use crate::helpers::{Session, TestApp, client};
+use crate::flow::{DANIEL, api_post, book, enter, page, results_of, specimen_steps};
+use crate::helpers::{Session, TestApp};
 
 /// Books potassium for Daniel Hughes with `priority`, collects and receives
 /// the specimen, and enters `value`; returns the accession number.
@@ -52,16 +52,6 @@ async fn event_types(app: &TestApp, id: &str) -> Vec<(String, String)> {
         .into_iter()
         .map(|(_, event)| (event.event_type, event.actor_name))
         .collect()
-}
-
-async fn api_post(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
-    client()
-        .post(format!("{}{path}", app.address))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
 }
 
 both_engines!(
