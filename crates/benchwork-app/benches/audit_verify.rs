@@ -11,8 +11,11 @@
 //! Options (after `--`): `--events N`; `--postgres ADMIN_URL` to run on a new
 //! database `bench_<random>` created through `ADMIN_URL` and dropped at the end.
 
+mod common;
+
+use common::{median, thousands, with_postgres_database};
+
 use std::convert::Infallible;
-use std::future::Future;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -131,51 +134,6 @@ fn parse_options(args: impl Iterator<Item = String>) -> anyhow::Result<Options> 
         n_events: n_events.unwrap_or(if bench_mode { 1_000_000 } else { 20_000 }),
         postgres_admin_url,
     })
-}
-
-/// Creates a database `bench_<random>` through `admin_url`, runs `body` on
-/// its URL, and drops the database whether or not `body` succeeded.
-async fn with_postgres_database<F, Fut>(admin_url: &str, body: F) -> anyhow::Result<Measurement>
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = anyhow::Result<Measurement>>,
-{
-    let name = format!("bench_{}", Uuid::new_v4().simple());
-    let admin = Store::open(admin_url)
-        .await
-        .context("connecting to PostgreSQL with the admin URL")?;
-    admin
-        .execute_raw_for_tests(&format!("CREATE DATABASE {name}"))
-        .await
-        .with_context(|| format!("creating the database {name}"))?;
-    println!("created PostgreSQL database {name}");
-    let outcome = body(url_with_database(admin_url, &name)).await;
-    let dropped = admin
-        .execute_raw_for_tests(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .with_context(|| format!("dropping the database {name}"));
-    admin.close().await;
-    let measurement = outcome?;
-    dropped?;
-    println!("dropped PostgreSQL database {name}");
-    Ok(measurement)
-}
-
-/// `postgres://user@host:port/admin?options` with the database replaced.
-fn url_with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |at| at + 3);
-    let base = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{database}?{query}"),
-        None => format!("{base}/{database}"),
-    }
 }
 
 struct Measurement {
@@ -331,27 +289,8 @@ async fn measure(url: &str, options: &Options) -> anyhow::Result<Measurement> {
     })
 }
 
-fn median(durations: &[Duration]) -> Duration {
-    let mut sorted = durations.to_vec();
-    sorted.sort();
-    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
-}
-
 fn rate(n_events: u64, elapsed: Duration) -> f64 {
     n_events as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
-}
-
-/// `1234567.8` as `1,234,568`.
-fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value);
-    let mut grouped = String::new();
-    for (idx, digit) in digits.chars().enumerate() {
-        if idx > 0 && (digits.len() - idx) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
 }
 
 fn print_runs(label: &str, n_events: u64, runs: &[Duration]) {

@@ -22,7 +22,10 @@
 //! inserted and committed in one transaction. The SELECT alone is timed and
 //! reported as well, so the cost of the audit write is visible.
 
-use std::future::Future;
+mod common;
+
+use common::{median, thousands, with_postgres_database};
+
 use std::process::ExitCode;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -147,48 +150,6 @@ fn parse_options(args: impl Iterator<Item = String>) -> anyhow::Result<Options> 
         n_patients,
         postgres_admin_url,
     })
-}
-
-async fn with_postgres_database<F, Fut>(admin_url: &str, body: F) -> anyhow::Result<Report>
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = anyhow::Result<Report>>,
-{
-    let name = format!("bench_{}", Uuid::new_v4().simple());
-    let admin = Store::open(admin_url)
-        .await
-        .context("connecting to PostgreSQL with the admin URL")?;
-    admin
-        .execute_raw_for_tests(&format!("CREATE DATABASE {name}"))
-        .await
-        .with_context(|| format!("creating the database {name}"))?;
-    println!("created PostgreSQL database {name}");
-    let outcome = body(url_with_database(admin_url, &name)).await;
-    let dropped = admin
-        .execute_raw_for_tests(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .with_context(|| format!("dropping the database {name}"));
-    admin.close().await;
-    let report = outcome?;
-    dropped?;
-    println!("dropped PostgreSQL database {name}");
-    Ok(report)
-}
-
-fn url_with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |at| at + 3);
-    let base = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{database}?{query}"),
-        None => format!("{base}/{database}"),
-    }
 }
 
 /// A raw connection pool beside the store, for the bulk load and the
@@ -828,24 +789,6 @@ impl Report {
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1_000.0
-}
-
-fn median(durations: &[Duration]) -> Duration {
-    let mut sorted = durations.to_vec();
-    sorted.sort();
-    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
-}
-
-fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value);
-    let mut grouped = String::new();
-    for (idx, digit) in digits.chars().enumerate() {
-        if idx > 0 && (digits.len() - idx) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
 }
 
 async fn measure(url: &str, options: &Options) -> anyhow::Result<Report> {
