@@ -585,7 +585,6 @@ impl<'a> Value<'a> {
         let d = self.delimiters;
         let (rep, comp, sub) = (d.repetition, d.component, d.subcomponent);
         let escape = d.escape.unwrap_or('\u{0}');
-        let ascii = [rep, comp, sub, escape].iter().all(|c| c.is_ascii());
         let (mut r, mut c, mut s) = (1, 1, 1);
         let mut start = 0;
         let mut escaped = false;
