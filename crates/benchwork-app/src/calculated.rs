@@ -70,8 +70,11 @@ pub(crate) fn derive(
 
 /// Fills a numeric result's unit, interval, critical limits, flag and delta
 /// check from its catalogue version, for the patient's reference sex and age
-/// today. The delta check uses the version's own rule when it has one,
+/// today; the critical limits from the approved alert limits for the age and
+/// the request's `setting`. The delta check uses the version's own rule when it has one,
 /// otherwise `default_rule`.
+// The request's setting joined the inputs with the alert limits (issue 6).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn apply_numeric(
     ctx: &Ctx,
     record: &mut NewResultRecord,
@@ -80,6 +83,7 @@ pub(crate) async fn apply_numeric(
     patient: &PatientRecord,
     default_rule: &DeltaRule,
     age_on: jiff::civil::Date,
+    setting: &str,
 ) -> AppResult<()> {
     let parts = version.definition.parts();
     let (delta_rule, whose) = match &parts.delta_rule {
@@ -90,9 +94,6 @@ pub(crate) async fn apply_numeric(
         return Ok(());
     };
     let (dob, sex) = age_and_sex(patient);
-    let critical = parts.critical_limits.as_ref().map(|limits| limits.limits);
-    record.critical_low = critical.and_then(|limits| limits.low());
-    record.critical_high = critical.and_then(|limits| limits.high());
     record.unit = Some(unit.clone());
     let selected = match dob {
         Some(dob) => select_interval(&parts.reference_intervals, sex, age_in_days(dob, age_on))
@@ -111,6 +112,19 @@ pub(crate) async fn apply_numeric(
             None
         }
     };
+    // The critical limits come from the investigation's approved alert
+    // limits only (issue 6 item 1), for the age at collection and the
+    // request's setting, a multiple of the upper limit resolved against the
+    // interval chosen above.
+    let critical = crate::alert_limits::critical_for_result(
+        ctx,
+        record,
+        dob.map(|dob| age_in_years(dob, age_on)),
+        setting,
+        interval.and_then(|interval| interval.high()),
+        number,
+    )
+    .await?;
     let result_flag = flag(number, interval, critical.as_ref());
     record.flag = result_flag.code().map(str::to_owned);
     if result_flag == Flag::Unflagged && record.flag_note.is_none() {
@@ -235,6 +249,8 @@ pub(crate) async fn calculate_lines(
                     reference_source: None,
                     critical_low: None,
                     critical_high: None,
+                    alert_limit_version: None,
+                    critical_category: None,
                     flag: None,
                     flag_note: None,
                     delta_outcome: None,
@@ -254,6 +270,7 @@ pub(crate) async fn calculate_lines(
                     patient,
                     delta_rule,
                     age_on,
+                    &request.setting,
                 )
                 .await?;
                 calculated.push((record, version, derivation));

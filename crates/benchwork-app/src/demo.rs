@@ -186,6 +186,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<bool> {
     .await?;
     seed_patients(ctx).await?;
     seed_catalogue(ctx).await?;
+    seed_alert_limits(ctx).await?;
     seed_requests(ctx).await?;
     let mut seeder = operator("demo");
     seeder.roles = vec![Role::ClinicalScientist];
@@ -261,6 +262,7 @@ async fn seed_requests(ctx: &Ctx) -> AppResult<()> {
         requester_name: "Dr A Patel".into(),
         requester_code: "C1234567".into(),
         location: "Ward 7 (acute medicine)".into(),
+        setting: "inpatient".into(),
         clinical_details: clinical_details.into(),
         investigations: investigations
             .iter()
@@ -593,6 +595,85 @@ pub fn demo_investigation_input(row: &DemoInvestigation) -> crate::catalogue::In
         delta_window_days: delta.map(|rule| rule.3.to_string()).unwrap_or_default(),
         ..Default::default()
     }
+}
+
+/// The source every demo alert limit carries.
+pub const DEMO_ALERT_SOURCE: &str = "RCPath G158 The communication of critical and unexpected pathology results, as published by UK trusts";
+/// The source's version.
+pub const DEMO_ALERT_SOURCE_VERSION: &str = "October 2017";
+
+/// The demo alert limits (RCPath 2017, adult serum/plasma, inclusive as
+/// written): (investigation code, [(population, setting, low, high, multiple
+/// of the upper reference limit, category)]). Demo only: proposed by the
+/// demo clinical scientist and approved by the demo consultant so that the
+/// demo flags critical results; a local clinical lead must confirm them
+/// before real use.
+#[rustfmt::skip]
+#[allow(clippy::type_complexity)]
+pub const DEMO_ALERT_LIMITS: &[(&str, &[(&str, &str, Option<f64>, Option<f64>, Option<f64>, &str)])] = &[
+    ("K", &[("any", "any", Some(2.5), Some(6.5), None, "urgent")]),
+    ("NA", &[("adult", "any", Some(120.0), None, None, "urgent"), ("child", "any", Some(130.0), None, None, "urgent"), ("any", "any", None, Some(160.0), None, "urgent")]),
+    ("UREA", &[("adult", "any", None, Some(30.0), None, "urgent"), ("child", "any", None, Some(10.0), None, "urgent")]),
+    ("CREA", &[("adult", "any", None, Some(354.0), None, "urgent"), ("child", "any", None, Some(200.0), None, "urgent")]),
+    ("GLU", &[("any", "any", Some(2.5), None, None, "urgent"), ("adult", "any", None, Some(25.0), None, "urgent"), ("child", "any", None, Some(15.0), None, "urgent")]),
+    ("ACA", &[("any", "any", Some(1.8), Some(3.5), None, "urgent")]),
+    ("MG", &[("any", "any", Some(0.4), None, None, "urgent")]),
+    ("PHOS", &[("any", "any", Some(0.3), None, None, "urgent")]),
+    ("CRP", &[("any", "primary-care", None, Some(300.0), None, "urgent")]),
+    ("CK", &[("any", "any", None, Some(5000.0), None, "urgent")]),
+    ("ALT", &[("any", "any", None, None, Some(15.0), "urgent")]),
+    ("AMY", &[("any", "any", None, None, Some(5.0), "urgent")]),
+];
+
+/// Proposes the demo alert limits as the demo clinical scientist and
+/// approves them as the demo consultant, through the same path as anyone.
+async fn seed_alert_limits(ctx: &Ctx) -> AppResult<()> {
+    let scientist = crate::auth::actor_from(
+        &ctx.store.get_user_by_username("scientist").await?,
+        Some("demo".into()),
+    )?;
+    let consultant = crate::auth::actor_from(
+        &ctx.store.get_user_by_username("consultant").await?,
+        Some("demo".into()),
+    )?;
+    let text = |value: Option<f64>| value.map(|value| value.to_string()).unwrap_or_default();
+    for (code, rules) in DEMO_ALERT_LIMITS {
+        let unit = DEMO_CATALOGUE
+            .iter()
+            .find(|row| row.code == *code)
+            .map(|row| row.unit)
+            .unwrap_or_default();
+        let input = crate::alert_limits::ProposalInput {
+            unit: unit.into(),
+            rules: rules
+                .iter()
+                .map(|(population, setting, low, high, multiple, category)| {
+                    crate::alert_limits::RuleInput {
+                        population: (*population).into(),
+                        setting: (*setting).into(),
+                        low: text(*low),
+                        high: text(*high),
+                        uln_multiple: text(*multiple),
+                        category: (*category).into(),
+                    }
+                })
+                .collect(),
+            source: DEMO_ALERT_SOURCE.into(),
+            source_version: DEMO_ALERT_SOURCE_VERSION.into(),
+            note: "Demo defaults: a local clinical lead must confirm these limits before real use."
+                .into(),
+        };
+        let version = crate::alert_limits::propose(ctx, &scientist, code, &input)
+            .await
+            .map_err(|error| match error {
+                crate::AppError::Invalid(errors) => {
+                    anyhow::anyhow!("demo alert limits for {code} are not valid: {errors:?}").into()
+                }
+                other => other,
+            })?;
+        crate::alert_limits::approve(ctx, &consultant, code, version).await?;
+    }
+    Ok(())
 }
 
 /// Adds the demo catalogue, approved by the demo consultant.

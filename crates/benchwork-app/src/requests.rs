@@ -179,6 +179,10 @@ pub struct BookingInput {
     pub requester_code: String,
     /// Ward, clinic or practice.
     pub location: String,
+    /// Requesting setting code (`inpatient`, `outpatient`, `emergency`,
+    /// `primary-care`); empty means hospital, not stated. It decides which
+    /// alert limits apply (primary-care CRP).
+    pub setting: String,
     /// Clinical details.
     pub clinical_details: String,
     /// Investigation codes.
@@ -323,6 +327,19 @@ pub async fn book(
         &mut errors,
     );
     let location = required_text(&input.location, "location", "location", 100, &mut errors);
+    let setting = match input.setting.trim() {
+        "" => Some(benchwork_domain::alert_limits::RequestSetting::Hospital),
+        code => {
+            let setting = benchwork_domain::alert_limits::RequestSetting::parse(code);
+            if setting.is_none() {
+                errors.push(FieldError::new(
+                    "setting",
+                    "choose where the request comes from: hospital inpatient, outpatient, emergency department or primary care",
+                ));
+            }
+            setting
+        }
+    };
     let clinical_details = input.clinical_details.trim().to_owned();
     if clinical_details.chars().count() > 1000 {
         errors.push(FieldError::new(
@@ -331,7 +348,9 @@ pub async fn book(
         ));
     }
     let investigations = resolve_investigations(ctx, input, &mut errors).await?;
-    let (Some(department), Some(priority), true) = (department, priority, errors.is_empty()) else {
+    let (Some(department), Some(priority), Some(setting), true) =
+        (department, priority, setting, errors.is_empty())
+    else {
         return Err(AppError::Invalid(errors));
     };
 
@@ -394,6 +413,7 @@ pub async fn book(
         requester_name,
         requester_code,
         location,
+        setting: setting.code().into(),
         clinical_details,
         priority: priority.code().into(),
         items,
@@ -411,6 +431,7 @@ pub async fn book(
             "priority": request.priority,
             "requester": format!("{} ({})", request.requester_name, request.requester_code),
             "location": request.location,
+            "setting": request.setting,
             "investigations": investigations.iter().map(|record| record.definition.parts().code.as_str()).collect::<Vec<_>>(),
             "specimens": request.specimens.iter().map(|specimen| specimen.code.as_str()).collect::<Vec<_>>(),
         })

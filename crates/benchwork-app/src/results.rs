@@ -539,6 +539,8 @@ pub async fn enter(
             reference_source: None,
             critical_low: None,
             critical_high: None,
+            alert_limit_version: None,
+            critical_category: None,
             flag: None,
             flag_note: None,
             delta_outcome: None,
@@ -560,6 +562,7 @@ pub async fn enter(
                 &patient,
                 &delta_rule,
                 age_on,
+                &request.setting,
             )
             .await?;
         }

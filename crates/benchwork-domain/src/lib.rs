@@ -97,3 +97,5 @@ pub mod time;
 pub mod turnaround;
 pub mod units;
 pub mod westgard;
+// Issue 6 item 1: alert (critical) limits.
+pub mod alert_limits;

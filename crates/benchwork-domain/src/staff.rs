@@ -141,6 +141,7 @@ impl Role {
                 RecordQc,
                 ManageQc,
                 ReleaseQcHold,
+                ApproveAlertLimits,
             ],
             Role::QualityManager => &[
                 RaiseIncident,
@@ -237,6 +238,10 @@ pub enum Permission {
     /// reason, withdraw; confirm or recall those already released): the
     /// people who authorise results.
     ReleaseQcHold,
+    /// Approve a proposed version of an investigation's alert (critical)
+    /// limits so that result entry uses it: a clinical lead (clinical
+    /// scientist or consultant), never the person who proposed it.
+    ApproveAlertLimits,
 }
 
 /// The union of the permissions of a set of roles.

@@ -44,7 +44,10 @@ mod qc_charts;
 // Issue 4: internal quality control.
 mod qc;
 mod qc_setup;
+// Issue 6 item 1: alert (critical) limits.
+mod alert_limits;
 
+pub use alert_limits::{AlertLimitSetRecord, NewAlertLimitSet};
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
 pub use comments::{

@@ -99,6 +99,8 @@ pub struct NewRequestRecord {
     pub requester_code: String,
     /// Where the patient is (ward, clinic, practice).
     pub location: String,
+    /// The requesting setting code (benchwork_domain::alert_limits::RequestSetting).
+    pub setting: String,
     /// Clinical details.
     pub clinical_details: String,
     /// Priority code.
@@ -132,6 +134,8 @@ pub struct RequestRecord {
     pub requester_code: String,
     /// Location.
     pub location: String,
+    /// The requesting setting code.
+    pub setting: String,
     /// Clinical details.
     pub clinical_details: String,
     /// Priority code.
@@ -232,7 +236,7 @@ pub struct SpecimenStep {
 macro_rules! select_request {
     () => {
         "SELECT r.id, r.accession, r.patient_id, r.department_id, d.name AS department_name, r.requester_name, \
-         r.requester_code, r.location, r.clinical_details, r.priority, r.status, u.display_name AS created_by_name, r.created_at \
+         r.requester_code, r.location, r.setting, r.clinical_details, r.priority, r.status, u.display_name AS created_by_name, r.created_at \
          FROM lab_request r JOIN department d ON d.id = r.department_id JOIN app_user u ON u.id = r.created_by"
     };
 }
@@ -255,6 +259,7 @@ fn request_from_row(row: &impl RowExt) -> StoreResult<RequestRecord> {
         requester_name: row.text("requester_name")?,
         requester_code: row.text("requester_code")?,
         location: row.text("location")?,
+        setting: row.text("setting")?,
         clinical_details: row.text("clinical_details")?,
         priority: row.text("priority")?,
         status: row.text("status")?,
@@ -350,8 +355,8 @@ impl Store {
         in_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO lab_request (id, accession, patient_id, department_id, requester_name, requester_code, \
-                 location, clinical_details, priority, status, created_by, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'registered', $10, $11, $11)",
+                 location, clinical_details, priority, status, created_by, created_at, updated_at, setting) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'registered', $10, $11, $11, $12)",
             )
             .bind(request.id.0)
             .bind(request.accession.as_str())
@@ -364,6 +369,7 @@ impl Store {
             .bind(request.priority.as_str())
             .bind(request.created_by.0)
             .bind(at)
+            .bind(request.setting.as_str())
             .execute(&mut *tx)
             .await?;
             for specimen in &request.specimens {

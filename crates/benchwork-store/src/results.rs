@@ -118,6 +118,12 @@ pub struct NewResultRecord {
     pub critical_low: Option<f64>,
     /// Critical high limit that applied.
     pub critical_high: Option<f64>,
+    /// The version of the investigation's alert limits that applied, if
+    /// any were in force.
+    pub alert_limit_version: Option<i64>,
+    /// The category of the critical limit the value reached (`urgent`,
+    /// `same-day`), or none when it reached none.
+    pub critical_category: Option<String>,
     /// Flag code, or none.
     pub flag: Option<String>,
     /// Why it is not flagged.
@@ -171,6 +177,12 @@ pub struct ResultRecord {
     pub critical_low: Option<f64>,
     /// Critical high limit that applied.
     pub critical_high: Option<f64>,
+    /// The version of the investigation's alert limits that applied, if
+    /// any were in force.
+    pub alert_limit_version: Option<i64>,
+    /// The category of the critical limit the value reached (`urgent`,
+    /// `same-day`), or none when it reached none.
+    pub critical_category: Option<String>,
     /// Flag code.
     pub flag: Option<String>,
     /// Why not flagged.
@@ -243,6 +255,8 @@ fn result_from_row(row: &(impl RowExt + RealExt)) -> StoreResult<ResultRecord> {
         reference_source: row.opt_text("reference_source")?,
         critical_low: row.opt_real("critical_low")?,
         critical_high: row.opt_real("critical_high")?,
+        alert_limit_version: row.opt_int("alert_limit_version")?,
+        critical_category: row.opt_text("critical_category")?,
         flag: row.opt_text("flag")?,
         flag_note: row.opt_text("flag_note")?,
         delta_outcome: row.opt_text("delta_outcome")?,
@@ -384,9 +398,9 @@ impl Store {
                     "INSERT INTO result (id, request_id, position, patient_id, investigation_id, investigation_version, \
                      value_text, value_number, unit, reference_low, reference_high, reference_source, critical_low, \
                      critical_high, flag, flag_note, delta_outcome, delta_detail, derived_comment, instrument_id, \
-                     analysed_at, produced_by, status, comment, created_at) \
+                     analysed_at, produced_by, status, comment, created_at, alert_limit_version, critical_category) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                     $20, $21, $22, $23, $24, $21)",
+                     $20, $21, $22, $23, $24, $21, $25, $26)",
                 )
                 .bind(result.id.0)
                 .bind(result.request_id.0)
@@ -412,6 +426,8 @@ impl Store {
                 .bind(result.produced_by.0)
                 .bind(result.status.as_str())
                 .bind(result.comment.as_str())
+                .bind(result.alert_limit_version)
+                .bind(result.critical_category.as_deref())
                 .execute(&mut *tx)
                 .await?;
                 crate::request_status::recompute(
@@ -434,7 +450,7 @@ impl Store {
             sqlx::query(
                 "SELECT res.id, res.position, i.code, v.name, res.investigation_version, res.value_text, res.value_number, \
                  v.decimal_places, res.unit, res.reference_low, res.reference_high, res.reference_source, res.critical_low, \
-                 res.critical_high, res.flag, res.flag_note, res.delta_outcome, res.delta_detail, res.derived_comment, \
+                 res.critical_high, res.alert_limit_version, res.critical_category, res.flag, res.flag_note, res.delta_outcome, res.delta_detail, res.derived_comment, \
                  ins.name AS instrument_name, res.analysed_at, u.display_name AS produced_by_name, res.status, res.comment \
                  FROM result res JOIN investigation i ON i.id = res.investigation_id \
                  JOIN investigation_version v ON v.investigation_id = res.investigation_id AND v.version = res.investigation_version \

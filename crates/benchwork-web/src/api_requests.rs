@@ -64,6 +64,10 @@ pub struct RequestIn {
     requester_code: String,
     /// Ward, clinic or practice.
     location: String,
+    /// Requesting setting: inpatient, outpatient, emergency or
+    /// primary-care; left out or empty means hospital, not stated. It
+    /// decides which alert limits apply (primary-care CRP).
+    setting: String,
     clinical_details: String,
     /// Investigation codes.
     investigations: Vec<String>,
@@ -107,6 +111,9 @@ pub struct RequestOut {
     requester_name: String,
     requester_code: String,
     location: String,
+    /// Requesting setting code (hospital for requests booked before it was
+    /// recorded).
+    setting: String,
     clinical_details: String,
     /// Derived from the lines: registered, in-progress, partially-reported,
     /// completed, or rejected (every specimen rejected, nothing reported).
@@ -127,6 +134,7 @@ impl From<&RequestView> for RequestOut {
             requester_name: request.requester_name.clone(),
             requester_code: request.requester_code.clone(),
             location: request.location.clone(),
+            setting: request.setting.clone(),
             clinical_details: request.clinical_details.clone(),
             status: request.status.clone(),
             created_at: request.created_at.to_string(),
@@ -182,6 +190,7 @@ pub(crate) async fn post_request(
         requester_name: input.requester_name,
         requester_code: input.requester_code,
         location: input.location,
+        setting: input.setting,
         clinical_details: input.clinical_details,
         investigations: input.investigations,
         panels: input.panels,

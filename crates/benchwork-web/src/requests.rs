@@ -192,6 +192,14 @@ async fn new_request_page(
                     .collect(),
             },
             SelectField {
+                name: "setting",
+                label: "Requesting setting (decides which alert limits apply; not chosen: hospital, not stated)",
+                options: benchwork_domain::alert_limits::RequestSetting::BOOKABLE
+                    .iter()
+                    .map(|setting| (setting.code().to_owned(), setting.label().to_owned()))
+                    .collect(),
+            },
+            SelectField {
                 name: "department",
                 label: "Department",
                 options: department_options,
@@ -238,6 +246,7 @@ fn booking_input(form: &FormState) -> BookingInput {
         requester_name: form.value("requester_name").into(),
         requester_code: form.value("requester_code").into(),
         location: form.value("location").into(),
+        setting: form.value("setting").into(),
         clinical_details: form.value("clinical_details").into(),
         investigations: chosen
             .iter()
@@ -281,6 +290,8 @@ pub(crate) struct RequestRow {
     pub priority: String,
     pub requester: String,
     pub location: String,
+    /// Requesting setting label.
+    pub setting: String,
     pub clinical_details: String,
     pub booked: String,
     /// Request status label (derived; see `benchwork_domain::request_status`).
@@ -296,6 +307,9 @@ fn request_row(request: &RequestRecord, patient: &PatientRecord) -> RequestRow {
         priority: priority_label(&request.priority),
         requester: format!("{} ({})", request.requester_name, request.requester_code),
         location: request.location.clone(),
+        setting: benchwork_domain::alert_limits::RequestSetting::parse(&request.setting)
+            .map(|setting| setting.label().to_owned())
+            .unwrap_or_else(|| request.setting.clone()),
         clinical_details: if request.clinical_details.is_empty() {
             "None given".into()
         } else {

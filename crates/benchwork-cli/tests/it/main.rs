@@ -37,3 +37,5 @@ mod verification;
 // Issue 4: internal quality control.
 mod qc;
 mod qc_setup;
+// Issue 6 item 1: alert (critical) limits.
+mod alert_limits;

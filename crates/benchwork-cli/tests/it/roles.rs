@@ -50,6 +50,7 @@ const VIEW_QC: Need = Need::AnyOf(&[Permission::RecordQc, Permission::ViewDepart
 const RECORD_QC: Need = Need::AnyOf(&[Permission::RecordQc]);
 const MANAGE_QC: Need = Need::AnyOf(&[Permission::ManageQc]);
 const RELEASE_QC_HOLD: Need = Need::AnyOf(&[Permission::ReleaseQcHold]);
+const APPROVE_ALERT_LIMITS: Need = Need::AnyOf(&[Permission::ApproveAlertLimits]);
 
 /// One route of the matrix. Path placeholders: `{user}` (another person's
 /// account), `{incident}` (the BLOOD demo incident), `{investigation}` (the
@@ -241,6 +242,24 @@ fn page_routes() -> Vec<Route> {
         page(Method::POST, "/qc/setup/targets/new", MANAGE_QC),
         page(Method::GET, "/qc/setup/rules", MANAGE_QC),
         page(Method::POST, "/qc/setup/rules", MANAGE_QC),
+        // Alert limits (issue 6 item 1). Before sign-out, which must stay last.
+        page(Method::GET, "/alert-limits", VIEW_CATALOGUE),
+        page(Method::GET, "/alert-limits/{investigation}", VIEW_CATALOGUE),
+        page(
+            Method::GET,
+            "/alert-limits/{investigation}/propose",
+            EDIT_CATALOGUE,
+        ),
+        page(
+            Method::POST,
+            "/alert-limits/{investigation}/propose",
+            EDIT_CATALOGUE,
+        ),
+        page(
+            Method::POST,
+            "/alert-limits/{investigation}/versions/99/approve",
+            APPROVE_ALERT_LIMITS,
+        ),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -481,6 +500,25 @@ fn api_routes() -> Vec<Route> {
             "/api/v1/qc/holds/{result}/reviews",
             RELEASE_QC_HOLD,
             Some("{}"),
+        ),
+        // Alert limits (issue 6 item 1).
+        api(
+            Method::GET,
+            "/api/v1/alert-limits/{investigation}",
+            VIEW_CATALOGUE,
+            None,
+        ),
+        api(
+            Method::POST,
+            "/api/v1/alert-limits/{investigation}",
+            EDIT_CATALOGUE,
+            Some("{}"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/alert-limits/{investigation}/versions/99/approve",
+            APPROVE_ALERT_LIMITS,
+            None,
         ),
     ]
 }
