@@ -50,6 +50,8 @@ pub mod panels;
 pub mod qc;
 pub mod qc_holds;
 pub mod qc_setup;
+// Issue 6: critical-result communication.
+pub mod critical;
 
 /// The source of the current time. Production uses [`SystemClock`]; tests
 /// use [`ManualClock`] and move time forward themselves.

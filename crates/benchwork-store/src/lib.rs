@@ -44,11 +44,17 @@ mod qc_charts;
 // Issue 4: internal quality control.
 mod qc;
 mod qc_setup;
+// Issue 6: critical-result communication.
+mod critical;
 
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
 pub use comments::{
     CommentCodeRecord, NewCommentCodeRecord, NewResultComment, ResultCommentRecord,
+};
+pub use critical::{
+    CriticalAttemptRecord, CriticalTaskRecord, EscalationStepRow, EscalationWrite,
+    NewCriticalAttempt, NewCriticalTask, TaskClosure,
 };
 pub use cumulative::{CumulativeRecord, InvestigationSummaryRecord};
 pub use incidents::{IncidentFilter, IncidentLinkRecord, IncidentRecord, NewIncidentRecord};

@@ -49,6 +49,9 @@ pub mod session;
 mod staff;
 mod turnaround;
 mod worklists;
+// Issue 6: critical-result communication.
+mod api_critical;
+mod critical;
 
 /// What every handler can reach.
 #[derive(Clone, Debug)]
@@ -79,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cumulative::router())
         .merge(qc::router())
         .merge(qc_setup::router())
+        .merge(critical::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

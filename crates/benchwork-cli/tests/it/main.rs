@@ -37,3 +37,5 @@ mod verification;
 // Issue 4: internal quality control.
 mod qc;
 mod qc_setup;
+// Issue 6: critical-result communication.
+mod critical;

@@ -241,6 +241,14 @@ fn page_routes() -> Vec<Route> {
         page(Method::POST, "/qc/setup/targets/new", MANAGE_QC),
         page(Method::GET, "/qc/setup/rules", MANAGE_QC),
         page(Method::POST, "/qc/setup/rules", MANAGE_QC),
+        // Critical results (issue 6). Before sign-out, which must stay last.
+        page(Method::GET, "/critical", VIEW_PATIENTS),
+        page(Method::GET, "/critical/compliance", VIEW_RECORDS),
+        page(Method::GET, "/critical/escalation", VIEW_RECORDS),
+        page(Method::GET, "/critical/{result}", VIEW_PATIENTS),
+        page(Method::POST, "/critical/{result}/attempts", ENTER_RESULTS),
+        page(Method::POST, "/critical/{result}/decision", VIEW_PATIENTS),
+        page(Method::POST, "/critical/{result}/take", ENTER_RESULTS),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -480,6 +488,31 @@ fn api_routes() -> Vec<Route> {
             Method::POST,
             "/api/v1/qc/holds/{result}/reviews",
             RELEASE_QC_HOLD,
+            Some("{}"),
+        ), // Critical results (issue 6).
+        api(Method::GET, "/api/v1/critical-tasks", VIEW_PATIENTS, None),
+        api(
+            Method::GET,
+            "/api/v1/critical-tasks/{result}",
+            VIEW_PATIENTS,
+            None,
+        ),
+        api(
+            Method::POST,
+            "/api/v1/critical-tasks/{result}/take",
+            ENTER_RESULTS,
+            Some("{}"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/critical-tasks/{result}/attempts",
+            ENTER_RESULTS,
+            Some("{}"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/critical-tasks/{result}/decision",
+            VIEW_PATIENTS,
             Some("{}"),
         ),
     ]
