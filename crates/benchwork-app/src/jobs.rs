@@ -46,6 +46,9 @@ impl JobRegistry {
     pub fn standard() -> JobRegistry {
         let mut registry = JobRegistry::default();
         registry.register(PURGE_SESSIONS, |ctx, _job| Box::pin(purge_sessions(ctx)));
+        registry.register(crate::critical::ESCALATE, |ctx, job| {
+            Box::pin(crate::critical::escalate(ctx, job))
+        });
         registry
     }
 

@@ -52,6 +52,8 @@ pub mod qc_holds;
 pub mod qc_setup;
 // Issue 6 item 1: alert (critical) limits.
 pub mod alert_limits;
+// Issue 6: critical-result communication.
+pub mod critical;
 
 /// The source of the current time. Production uses [`SystemClock`]; tests
 /// use [`ManualClock`] and move time forward themselves.

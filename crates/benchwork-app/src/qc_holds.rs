@@ -266,5 +266,13 @@ pub async fn review_result(
             }
             other => other.into(),
         })?;
+    crate::critical::after_hold_review(
+        ctx,
+        actor,
+        result.result_id,
+        outcome.code(),
+        &review.reason,
+    )
+    .await?;
     Ok((hold, result, outcome))
 }

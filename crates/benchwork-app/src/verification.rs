@@ -95,8 +95,8 @@ pub async fn verify_result(ctx: &Ctx, actor: &Actor, id: &str) -> AppResult<Resu
         })
         .to_string(),
     );
-    ctx.store
-        .save_verification(&verified, &[event])
+    // A critical result's communication task opens in this transaction.
+    crate::critical::save_verification(ctx, actor, &record, &verified, &[event])
         .await
         .map_err(changed_meanwhile)?;
     Ok(record)
@@ -285,6 +285,16 @@ pub async fn amend_result_value(
         .save_amendments(&writes, &result_comments, &[notification], &events)
         .await
         .map_err(changed_meanwhile)?;
+    let new_value = writes[0].value_text.clone();
+    crate::critical::after_amendment(
+        ctx,
+        actor,
+        &record,
+        &new_value,
+        writes[0].flag.as_deref(),
+        new_version,
+    )
+    .await?;
     Ok((record, new_version))
 }
 

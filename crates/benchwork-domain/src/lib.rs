@@ -79,6 +79,7 @@ pub mod calculation;
 pub mod catalogue;
 pub mod comment;
 pub mod consent;
+pub mod critical;
 pub mod ids;
 pub mod incident;
 pub mod job;

@@ -46,12 +46,18 @@ mod qc;
 mod qc_setup;
 // Issue 6 item 1: alert (critical) limits.
 mod alert_limits;
+// Issue 6: critical-result communication.
+mod critical;
 
 pub use alert_limits::{AlertLimitSetRecord, NewAlertLimitSet};
 pub use audit::{AuditFilter, AuditPage};
 pub use catalogue::{InvestigationVersionRecord, PanelRecord};
 pub use comments::{
     CommentCodeRecord, NewCommentCodeRecord, NewResultComment, ResultCommentRecord,
+};
+pub use critical::{
+    CriticalAttemptRecord, CriticalTaskRecord, EscalationStepRow, EscalationWrite,
+    NewCriticalAttempt, NewCriticalTask, TaskClosure,
 };
 pub use cumulative::{CumulativeRecord, InvestigationSummaryRecord};
 pub use incidents::{IncidentFilter, IncidentLinkRecord, IncidentRecord, NewIncidentRecord};

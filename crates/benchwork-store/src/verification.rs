@@ -69,6 +69,8 @@ pub struct ResultReviewRecord {
     pub reference_high: Option<f64>,
     /// Its source.
     pub reference_source: Option<String>,
+    /// The communication category of the alert limit the value reached.
+    pub critical_category: Option<String>,
     /// Status code.
     pub status: String,
     /// Version.
@@ -200,6 +202,7 @@ fn review_from_row(row: &(impl RowExt + RealExt)) -> StoreResult<ResultReviewRec
         reference_low: row.opt_real("reference_low")?,
         reference_high: row.opt_real("reference_high")?,
         reference_source: row.opt_text("reference_source")?,
+        critical_category: row.opt_text("critical_category")?,
         status: row.text("status")?,
         version: row.int("version")?,
         produced_by: UserId(row.uuid("produced_by")?),
@@ -234,7 +237,8 @@ impl Store {
                 "SELECT res.id, res.request_id, r.accession, r.department_id, res.patient_id, i.code, \
                  res.investigation_id, res.investigation_version, res.value_text, res.unit, res.flag, \
                  res.reference_low, res.reference_high, res.reference_source, res.status, res.version, \
-                 res.produced_by, res.verified_by, res.verified_at, res.authorised_by, res.authorised_at \
+                 res.produced_by, res.verified_by, res.verified_at, res.authorised_by, res.authorised_at, \
+                 res.critical_category \
                  FROM result res JOIN lab_request r ON r.id = res.request_id \
                  JOIN user_department scope ON scope.department_id = r.department_id AND scope.user_id = $2 \
                  JOIN investigation i ON i.id = res.investigation_id \

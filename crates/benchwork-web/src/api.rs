@@ -311,6 +311,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(crate::api_qc_charts::router())
         .merge(crate::api_qc::router())
         .merge(crate::api_alert_limits::router())
+        .merge(crate::api_critical::router())
         .method_not_allowed_fallback(|| async {
             ApiError::Request {
                 status: StatusCode::METHOD_NOT_ALLOWED,
@@ -344,7 +345,9 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_qc::post_run, crate::api_qc::get_runs, crate::api_qc::get_holds, crate::api_qc::get_hold,
         crate::api_qc::post_corrective_action, crate::api_qc::post_review,
         crate::api_alert_limits::get_alert_limits, crate::api_alert_limits::post_alert_limits,
-        crate::api_alert_limits::post_approve_alert_limits),
+        crate::api_alert_limits::post_approve_alert_limits,
+        crate::api_critical::get_tasks, crate::api_critical::get_task, crate::api_critical::post_take,
+        crate::api_critical::post_attempt, crate::api_critical::post_decision),
     components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
         PatientOut, PatientIn, IdentityCheckOut, MergeIn,
         crate::api_catalogue::InvestigationOut, crate::api_catalogue::InvestigationWithHistoryOut, crate::api_catalogue::InvestigationIn,
@@ -369,7 +372,9 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_qc::QcRunOut, crate::api_qc::QcHoldOut, crate::api_qc::HeldResultOut, crate::api_qc::QcHoldDetailOut,
         crate::api_qc::CorrectiveActionIn, crate::api_qc::HoldReviewIn,
         crate::api_alert_limits::AlertLimitJson, crate::api_alert_limits::AlertLimitVersionOut,
-        crate::api_alert_limits::AlertLimitsOut, crate::api_alert_limits::AlertLimitsIn)),
+        crate::api_alert_limits::AlertLimitsOut, crate::api_alert_limits::AlertLimitsIn,
+        crate::api_critical::CriticalTaskOut, crate::api_critical::CriticalAttemptOut,
+        crate::api_critical::CriticalAttemptIn, crate::api_critical::CriticalDecisionIn)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -75,6 +75,8 @@ struct InvestigationsPage {
     patient: PatientHeading,
     /// (code, name, number of results, latest).
     investigations: Vec<(String, String, i64, String)>,
+    /// Issue 6: critical-result tasks and their communication record.
+    critical: Vec<crate::critical::RecordView>,
 }
 
 async fn get_investigations(
@@ -85,7 +87,12 @@ async fn get_investigations(
     let id = parse_patient_id(&id)?;
     let view = cumulative::investigations(&state.ctx, signed_in.actor(), id).await?;
     let patient = heading(&view.patient);
+    let critical = crate::critical::record_views(
+        &benchwork_app::critical::for_patient(&state.ctx, signed_in.actor(), id).await?,
+        state.ctx.now(),
+    );
     Ok(InvestigationsPage {
+        critical,
         page: Page::new(
             format!("Results for {}", patient.name),
             &signed_in,

@@ -95,6 +95,8 @@ struct HomePage {
     notifications: Vec<NotificationView>,
     show_incidents: bool,
     incidents: Vec<IncidentSummary>,
+    /// Issue 6: the critical-results board.
+    critical: Vec<crate::critical::TaskView>,
 }
 
 async fn get_home(
@@ -139,6 +141,7 @@ async fn get_home(
             .collect(),
         show_incidents,
         incidents,
+        critical: crate::critical::board_views(&state, actor).await?,
     };
     Ok(with_flash_cleared(&state, had_flash, page))
 }

@@ -52,6 +52,9 @@ mod worklists;
 // Issue 6 item 1: alert (critical) limits.
 mod alert_limits;
 mod api_alert_limits;
+// Issue 6: critical-result communication.
+mod api_critical;
+mod critical;
 
 /// What every handler can reach.
 #[derive(Clone, Debug)]
@@ -83,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .merge(qc::router())
         .merge(qc_setup::router())
         .merge(alert_limits::router())
+        .merge(critical::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

@@ -29,6 +29,8 @@ struct ReportPage {
     page: Page,
     report: ReportDocument,
     patient_id: String,
+    /// Issue 6: critical-result tasks and their communication record.
+    critical: Vec<crate::critical::RecordView>,
 }
 
 async fn get_report(
@@ -37,7 +39,12 @@ async fn get_report(
     Path(accession): Path<String>,
 ) -> Result<Response, WebError> {
     let report = reports::report(&state.ctx, signed_in.actor(), &accession).await?;
+    let critical = crate::critical::record_views(
+        &benchwork_app::critical::for_request(&state.ctx, signed_in.actor(), &accession).await?,
+        state.ctx.now(),
+    );
     Ok(ReportPage {
+        critical,
         page: Page::new(
             format!("Report of request {}", report.document.request.accession),
             &signed_in,

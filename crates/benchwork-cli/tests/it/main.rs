@@ -39,3 +39,5 @@ mod qc;
 mod qc_setup;
 // Issue 6 item 1: alert (critical) limits.
 mod alert_limits;
+// Issue 6: critical-result communication.
+mod critical;

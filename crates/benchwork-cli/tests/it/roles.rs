@@ -260,6 +260,14 @@ fn page_routes() -> Vec<Route> {
             "/alert-limits/{investigation}/versions/99/approve",
             APPROVE_ALERT_LIMITS,
         ),
+        // Critical results (issue 6). Before sign-out, which must stay last.
+        page(Method::GET, "/critical", VIEW_PATIENTS),
+        page(Method::GET, "/critical/compliance", VIEW_RECORDS),
+        page(Method::GET, "/critical/escalation", VIEW_RECORDS),
+        page(Method::GET, "/critical/{result}", VIEW_PATIENTS),
+        page(Method::POST, "/critical/{result}/attempts", ENTER_RESULTS),
+        page(Method::POST, "/critical/{result}/decision", VIEW_PATIENTS),
+        page(Method::POST, "/critical/{result}/take", ENTER_RESULTS),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -499,6 +507,31 @@ fn api_routes() -> Vec<Route> {
             Method::POST,
             "/api/v1/qc/holds/{result}/reviews",
             RELEASE_QC_HOLD,
+            Some("{}"),
+        ), // Critical results (issue 6).
+        api(Method::GET, "/api/v1/critical-tasks", VIEW_PATIENTS, None),
+        api(
+            Method::GET,
+            "/api/v1/critical-tasks/{result}",
+            VIEW_PATIENTS,
+            None,
+        ),
+        api(
+            Method::POST,
+            "/api/v1/critical-tasks/{result}/take",
+            ENTER_RESULTS,
+            Some("{}"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/critical-tasks/{result}/attempts",
+            ENTER_RESULTS,
+            Some("{}"),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/critical-tasks/{result}/decision",
+            VIEW_PATIENTS,
             Some("{}"),
         ),
         // Alert limits (issue 6 item 1).
