@@ -196,7 +196,7 @@ async fn new_task(
         value_text,
         unit: record.unit.clone(),
         flag,
-        category,
+        category: record.critical_category.clone(),
         opened_at: at,
         deadline_at,
     };
