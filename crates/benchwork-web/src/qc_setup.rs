@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use benchwork_app::qc::{self, LotInput, MaterialInput, RulesInput, TargetInput};
+use benchwork_app::qc::{self, EstablishInput, LotInput, MaterialInput, RulesInput, TargetInput};
 use benchwork_app::qc_setup::{self, QcSetup};
 use benchwork_app::{AppError, FieldError};
 use benchwork_domain::staff::Permission;
@@ -94,6 +94,22 @@ fn series_rows(setup: &QcSetup) -> Vec<SeriesRow> {
             target.mean,
             target.sd,
             target.source,
+            target.version
+        ));
+    }
+    for target in &setup.establishing {
+        let index = row_of(
+            &mut rows,
+            &target.instrument_name,
+            &target.investigation_code,
+        );
+        rows[index].targets.push(format!(
+            "Level {} {} lot {}: target being established from runs, {} of {} values (version {})",
+            target.level,
+            target.material_name,
+            target.lot_number,
+            target.count.min(target.establish_n),
+            target.establish_n,
             target.version
         ));
     }
@@ -341,9 +357,24 @@ async fn show_form(
                 Field::select("instrument", "Instrument", "", instrument_options(&setup)),
                 Field::text("investigation", "Investigation code", "For example K, NA, CREA or GLU")
                     .narrow(),
+                Field::select(
+                    "source",
+                    "Source of the target",
+                    "A target established from runs is for a parallel lot: its values do not decide runs until the mean and SD are fixed from the first N values of accepted runs",
+                    vec![
+                        ("manufacturer".into(), "The manufacturer's mean and SD".into()),
+                        ("establish".into(), "Established from the first N runs".into()),
+                    ],
+                ),
                 Field::text("mean", "Target mean", "The manufacturer's mean for this instrument")
                     .narrow(),
                 Field::text("sd", "Target SD", "Greater than zero").narrow(),
+                Field::text(
+                    "establish_n",
+                    "N: values to establish the target from",
+                    "Only when established from runs: 10 to 100, 20 if left empty",
+                )
+                .narrow(),
             ],
             "Set target",
             "set-target",
@@ -377,8 +408,10 @@ async fn show_form(
 
 async fn get_form(state: AppState, signed_in: SignedIn, kind: Kind) -> Result<Response, WebError> {
     let mut form = FormState::default();
-    if let Kind::Lot = kind {
-        form.set("status", "current");
+    match kind {
+        Kind::Lot => form.set("status", "current"),
+        Kind::Target => form.set("source", "manufacturer"),
+        _ => {}
     }
     show_form(&state, &signed_in, kind, form, StatusCode::OK).await
 }
@@ -489,6 +522,30 @@ async fn post_target(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let form = FormState::from_fields(&fields);
+    if form.value("source") == "establish" {
+        let result = if !form.value("mean").trim().is_empty() || !form.value("sd").trim().is_empty()
+        {
+            Err(AppError::Invalid(vec![FieldError::new(
+                "source",
+                "a target established from runs has no mean or SD yet: clear them, or choose the manufacturer's mean and SD",
+            )]))
+        } else {
+            let input = EstablishInput {
+                lot: form.value("lot").into(),
+                instrument: form.value("instrument").into(),
+                investigation: form.value("investigation").trim().to_uppercase(),
+                establish_n: form.value("establish_n").into(),
+            };
+            qc::establish_target(&state.ctx, signed_in.actor(), &input).await
+        };
+        return outcome(&state, &signed_in, Kind::Target, form, result, |target| {
+            format!(
+                "QC target being established from the first {} values of accepted runs (version {})",
+                target.establish_n, target.version
+            )
+        })
+        .await;
+    }
     let input = TargetInput {
         lot: form.value("lot").into(),
         instrument: form.value("instrument").into(),
@@ -496,7 +553,14 @@ async fn post_target(
         mean: form.value("mean").into(),
         sd: form.value("sd").into(),
     };
-    let result = qc::set_target(&state.ctx, signed_in.actor(), &input).await;
+    let result = if form.value("establish_n").trim().is_empty() {
+        qc::set_target(&state.ctx, signed_in.actor(), &input).await
+    } else {
+        Err(AppError::Invalid(vec![FieldError::new(
+            "establish_n",
+            "N is only for a target established from runs: clear it, or choose that source",
+        )]))
+    };
     outcome(&state, &signed_in, Kind::Target, form, result, |target| {
         format!(
             "QC target set: mean {}, SD {} (version {})",

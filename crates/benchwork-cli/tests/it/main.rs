@@ -36,4 +36,5 @@ mod turnaround;
 mod verification;
 // Issue 4: internal quality control.
 mod qc;
+mod qc_lots;
 mod qc_setup;
