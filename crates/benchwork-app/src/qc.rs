@@ -596,6 +596,141 @@ pub async fn establish_target(
     }
 }
 
+async fn lot_of(ctx: &Ctx, actor: &Actor, id: &str) -> AppResult<(QcLotRecord, QcMaterialRecord)> {
+    let id = QcLotId::parse(id.trim()).map_err(|_| AppError::NotFound)?;
+    Ok(ctx.store.get_qc_lot(id, actor.id).await?)
+}
+
+/// A lot of the actor's departments with its material (ManageQc).
+pub async fn get_lot(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: &str,
+) -> AppResult<(QcLotRecord, QcMaterialRecord)> {
+    require(ctx, actor, Permission::ManageQc).await?;
+    lot_of(ctx, actor, id).await
+}
+
+/// Makes a parallel lot current: the current lot of the same material is
+/// retired in the same transaction, audited (`qc.lot.promote`). Refused
+/// unless the lot is parallel and in date, and has a target with a mean and
+/// SD (from the manufacturer or established) on every instrument ×
+/// investigation where the current lot of its material has one.
+pub async fn promote_lot(ctx: &Ctx, actor: &Actor, id: &str) -> AppResult<QcLotRecord> {
+    require(ctx, actor, Permission::ManageQc).await?;
+    let (lot, material) = lot_of(ctx, actor, id).await?;
+    let refuse = |message: String| Err(AppError::Invalid(vec![FieldError::new("lot", message)]));
+    if lot.status != LotStatus::Parallel.code() {
+        return refuse(format!(
+            "lot {} is {}: only a parallel lot can be made current",
+            lot.lot_number, lot.status
+        ));
+    }
+    if expiry_of(&lot)? < today(ctx) {
+        return refuse(format!(
+            "lot {} expired on {}: an expired lot cannot become current",
+            lot.lot_number, lot.expires_on
+        ));
+    }
+    let gaps = ctx.store.qc_promotion_gaps(lot.id).await?;
+    if !gaps.is_empty() {
+        return refuse(format!(
+            "lot {} has no fixed target (manufacturer's or established) for {}, where the current lot has one: set or establish those targets first",
+            lot.lot_number,
+            gaps.iter()
+                .map(|(instrument, code)| format!("{code} on {instrument}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let now = ctx.now();
+    let mut event = qc_event(
+        actor,
+        now,
+        AuditAction::Update,
+        "qc.lot.promote",
+        "QcLot",
+        lot.id.to_string(),
+        material.department_id,
+    );
+    event.before = Some(json!({ "status": lot.status }).to_string());
+    event.after = Some(
+        json!({
+            "status": "current", "lot_number": lot.lot_number, "material": material.name,
+            "level": material.level, "previous_current": "retired",
+        })
+        .to_string(),
+    );
+    match ctx.store.promote_qc_lot(lot.id, now, &[event]).await {
+        Ok(()) => Ok(QcLotRecord {
+            status: LotStatus::Current.code().into(),
+            ..lot
+        }),
+        Err(StoreError::Conflict { .. }) => Err(AppError::Conflict(
+            "the lot or its targets changed meanwhile: check them and try again".into(),
+        )),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Retires a lot by hand with a reason, audited (`qc.lot.retire`); its
+/// values are no longer taken by runs. Refused for a lot already retired or
+/// without a reason.
+pub async fn retire_lot(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: &str,
+    reason: &str,
+) -> AppResult<QcLotRecord> {
+    require(ctx, actor, Permission::ManageQc).await?;
+    let (lot, material) = lot_of(ctx, actor, id).await?;
+    let mut errors = Vec::new();
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "reason",
+            "enter why the lot is retired (up to 500 characters)",
+        ));
+    }
+    if lot.status == LotStatus::Retired.code() {
+        errors.push(FieldError::new(
+            "lot",
+            format!("lot {} is already retired", lot.lot_number),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let now = ctx.now();
+    let mut event = qc_event(
+        actor,
+        now,
+        AuditAction::Update,
+        "qc.lot.retire",
+        "QcLot",
+        lot.id.to_string(),
+        material.department_id,
+    );
+    event.before = Some(json!({ "status": lot.status }).to_string());
+    event.after = Some(
+        json!({
+            "status": "retired", "reason": reason, "lot_number": lot.lot_number,
+            "material": material.name, "level": material.level,
+        })
+        .to_string(),
+    );
+    match ctx.store.retire_qc_lot(lot.id, now, &[event]).await {
+        Ok(()) => Ok(QcLotRecord {
+            status: LotStatus::Retired.code().into(),
+            ..lot
+        }),
+        Err(StoreError::Conflict { .. }) => Err(AppError::Conflict(
+            "the lot changed meanwhile: check it and try again".into(),
+        )),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// A rule set as typed.
 #[derive(Debug, Clone, Default)]
 pub struct RulesInput {

@@ -448,6 +448,18 @@ pub(crate) const COVERS: &str = "h.investigation_id = res.investigation_id \
      AND (h.window_start IS NULL OR res.analysed_at > h.window_start) \
      AND (h.status = 'open' OR res.analysed_at <= (SELECT rel.run_at FROM qc_run rel WHERE rel.id = h.release_run_id))";
 
+/// `FROM … WHERE …` of the promotion gaps of lot `$1`: target series in
+/// force with a mean and SD on another current lot of its material, where
+/// lot `$1` has no target with a mean and SD in force.
+const PROMOTION_GAPS: &str = "FROM qc_target t JOIN qc_lot cl ON cl.id = t.lot_id \
+     JOIN instrument i ON i.id = t.instrument_id JOIN investigation inv ON inv.id = t.investigation_id \
+     WHERE cl.material_id = (SELECT material_id FROM qc_lot WHERE id = $1) AND cl.status = 'current' AND cl.id <> $1 \
+     AND t.mean IS NOT NULL AND t.version = (SELECT MAX(t2.version) FROM qc_target t2 WHERE t2.lot_id = t.lot_id \
+     AND t2.instrument_id = t.instrument_id AND t2.investigation_id = t.investigation_id) \
+     AND NOT EXISTS (SELECT 1 FROM qc_target n WHERE n.lot_id = $1 AND n.instrument_id = t.instrument_id \
+     AND n.investigation_id = t.investigation_id AND n.mean IS NOT NULL AND n.version = (SELECT MAX(n2.version) \
+     FROM qc_target n2 WHERE n2.lot_id = $1 AND n2.instrument_id = t.instrument_id AND n2.investigation_id = t.investigation_id))";
+
 impl Store {
     /// Adds a QC material level with its audit events. `Conflict` on
     /// `qc_material_unique` when the name and level exist in the department.
@@ -605,6 +617,99 @@ impl Store {
             .bind(micros(record.set_at))
             .execute(&mut *tx)
             .await?;
+            insert_events!(tx, events);
+        });
+        Ok(())
+    }
+
+    /// The instrument × investigation pairs (instrument name, investigation
+    /// code) where a current lot of `lot`'s material other than `lot` has a
+    /// target with a mean and SD in force and `lot` has none: the gaps that
+    /// keep `lot` from being made current.
+    pub async fn qc_promotion_gaps(&self, lot: QcLotId) -> StoreResult<Vec<(String, String)>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT i.name, inv.code {PROMOTION_GAPS} ORDER BY i.name, inv.code"
+        ));
+        on_pool!(self, |pool| {
+            sqlx::query(sql)
+                .bind(lot.0)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|row| Ok((row.text("name")?, row.text("code")?)))
+                .collect()
+        })
+    }
+
+    /// Makes a parallel lot current and retires the current lots of its
+    /// material, with the audit events, in one transaction. `Conflict` when
+    /// the lot is no longer parallel or has a gap ([`Self::qc_promotion_gaps`])
+    /// at the time of writing.
+    pub async fn promote_qc_lot(
+        &self,
+        lot: QcLotId,
+        at: Timestamp,
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
+        let gaps = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {PROMOTION_GAPS}"));
+        in_tx!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE qc_lot SET status = 'current', updated_at = $2 WHERE id = $1 AND status = 'parallel'",
+            )
+            .bind(lot.0)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Err(StoreError::Conflict {
+                    constraint: "qc_lot.status".into(),
+                });
+            }
+            let missing: i64 = sqlx::query_scalar(gaps)
+                .bind(lot.0)
+                .fetch_one(&mut *tx)
+                .await?;
+            if missing != 0 {
+                return Err(StoreError::Conflict {
+                    constraint: "qc_target.promotion".into(),
+                });
+            }
+            sqlx::query(
+                "UPDATE qc_lot SET status = 'retired', updated_at = $2 WHERE status = 'current' AND id <> $1 \
+                 AND material_id = (SELECT material_id FROM qc_lot WHERE id = $1)",
+            )
+            .bind(lot.0)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await?;
+            insert_events!(tx, events);
+        });
+        Ok(())
+    }
+
+    /// Retires a lot that is not retired, with the audit events; `Conflict`
+    /// when it already is.
+    pub async fn retire_qc_lot(
+        &self,
+        lot: QcLotId,
+        at: Timestamp,
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
+        in_tx!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE qc_lot SET status = 'retired', updated_at = $2 WHERE id = $1 AND status <> 'retired'",
+            )
+            .bind(lot.0)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Err(StoreError::Conflict {
+                    constraint: "qc_lot.status".into(),
+                });
+            }
             insert_events!(tx, events);
         });
         Ok(())

@@ -341,7 +341,8 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_qc_charts::get_qc_chart, crate::api_qc_charts::get_qc_statistics,
         crate::api_qc::post_material, crate::api_qc::post_lot, crate::api_qc::post_target, crate::api_qc::put_rules,
         crate::api_qc::post_run, crate::api_qc::get_runs, crate::api_qc::get_holds, crate::api_qc::get_hold,
-        crate::api_qc::post_corrective_action, crate::api_qc::post_review),
+        crate::api_qc::post_corrective_action, crate::api_qc::post_review,
+        crate::api_qc::post_promote_lot, crate::api_qc::post_retire_lot),
     components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
         PatientOut, PatientIn, IdentityCheckOut, MergeIn,
         crate::api_catalogue::InvestigationOut, crate::api_catalogue::InvestigationWithHistoryOut, crate::api_catalogue::InvestigationIn,
@@ -364,7 +365,8 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_qc::QcTargetIn, crate::api_qc::QcTargetOut, crate::api_qc::QcRulesIn, crate::api_qc::QcRulesOut,
         crate::api_qc::QcValueIn, crate::api_qc::QcRunIn, crate::api_qc::QcValueOut, crate::api_qc::QcViolationOut,
         crate::api_qc::QcRunOut, crate::api_qc::QcHoldOut, crate::api_qc::HeldResultOut, crate::api_qc::QcHoldDetailOut,
-        crate::api_qc::CorrectiveActionIn, crate::api_qc::HoldReviewIn)),
+        crate::api_qc::CorrectiveActionIn, crate::api_qc::HoldReviewIn,
+        crate::api_qc::QcLotRetireIn)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -23,6 +23,8 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/qc/materials", post(post_material))
         .route("/qc/lots", post(post_lot))
+        .route("/qc/lots/{id}/promote", post(post_promote_lot))
+        .route("/qc/lots/{id}/retire", post(post_retire_lot))
         .route("/qc/targets", post(post_target))
         .route("/qc/rules", put(put_rules))
         .route("/qc/runs", get(get_runs).post(post_run))
@@ -407,6 +409,51 @@ pub(crate) async fn post_lot(
             status: record.status,
         }),
     ))
+}
+
+fn lot_out(record: benchwork_store::QcLotRecord) -> QcLotOut {
+    QcLotOut {
+        id: record.id.to_string(),
+        material_id: record.material_id.to_string(),
+        lot_number: record.lot_number,
+        expires_on: record.expires_on,
+        status: record.status,
+    }
+}
+
+/// Makes a parallel lot current; the current lot of its material is retired in the same transaction
+/// (ManageQc). Refused (422) unless the lot is parallel, in date, and has a fixed target wherever the
+/// current lot has one.
+#[utoipa::path(post, path = "/api/v1/qc/lots/{id}/promote", params(("id" = String, Path)),
+    responses((status = 200, body = QcLotOut), (status = 422, body = crate::api::Problem), (status = 404, body = crate::api::Problem), (status = 403, body = crate::api::Problem)))]
+pub(crate) async fn post_promote_lot(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<QcLotOut>, ApiError> {
+    let record = qc::promote_lot(&state.ctx, &actor, &id).await?;
+    Ok(Json(lot_out(record)))
+}
+
+/// Why a lot is retired.
+#[derive(Serialize, Deserialize, ToSchema, Default)]
+#[serde(default)]
+pub struct QcLotRetireIn {
+    /// Up to 500 characters.
+    reason: String,
+}
+
+/// Retires a lot with a reason (ManageQc); runs no longer take its values.
+#[utoipa::path(post, path = "/api/v1/qc/lots/{id}/retire", params(("id" = String, Path)), request_body = QcLotRetireIn,
+    responses((status = 200, body = QcLotOut), (status = 422, body = crate::api::Problem), (status = 404, body = crate::api::Problem), (status = 403, body = crate::api::Problem)))]
+pub(crate) async fn post_retire_lot(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<QcLotRetireIn>,
+) -> Result<Json<QcLotOut>, ApiError> {
+    let record = qc::retire_lot(&state.ctx, &actor, &id, &input.reason).await?;
+    Ok(Json(lot_out(record)))
 }
 
 /// Sets a lot's target on an instrument for an investigation: a new version (ManageQc).

@@ -348,3 +348,176 @@ both_engines!(
         assert_eq!(after, established);
     }
 );
+
+both_engines!(
+    a_parallel_lot_is_made_current_only_with_every_target_and_lots_are_retired_with_a_reason,
+    |app| {
+        // Arrange: a parallel level 1 lot with a target for K only, where
+        // the current lot has K, NA, CREA and GLU.
+        app.seed_demo().await;
+        let quality = app.token_for("quality").await;
+        let associate = app.token_for("associate").await;
+        let series = demo_series(&app, &quality).await;
+        let old = series.lots[0].0.clone();
+        let lot = parallel_lot(&app, &quality, &series, "P-NEW-1").await;
+        let manufacturer = |code: &str, mean: f64, sd: f64| json!({ "lot": lot, "instrument": series.instrument, "investigation": code, "mean": mean, "sd": sd });
+        let (status, body) = post(
+            &app,
+            &quality,
+            "/api/v1/qc/targets",
+            manufacturer("K", 3.55, 0.07),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+
+        // Act: promotion refused, naming the gaps; nothing changes.
+        let (status, problem) = post(
+            &app,
+            &quality,
+            &format!("/api/v1/qc/lots/{lot}/promote"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        let text = problem.to_string();
+        for code in ["NA on", "CREA on", "GLU on"] {
+            assert!(text.contains(code), "{text}");
+        }
+        assert!(!text.contains("K on"), "{text}");
+        let lot_status = |id: String| {
+            let app = &app;
+            async move {
+                let id = benchwork_domain::qc_hold::QcLotId::parse(&id).unwrap();
+                let quality = actor(app, "quality").await;
+                app.ctx
+                    .store
+                    .get_qc_lot(id, quality.id)
+                    .await
+                    .unwrap()
+                    .0
+                    .status
+            }
+        };
+        assert_eq!(lot_status(lot.clone()).await, "parallel");
+        assert_eq!(lot_status(old.clone()).await, "current");
+        // A current lot cannot be promoted either.
+        let (status, problem) = post(
+            &app,
+            &quality,
+            &format!("/api/v1/qc/lots/{old}/promote"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert!(
+            problem.to_string().contains("only a parallel lot"),
+            "{problem}"
+        );
+
+        // Act: the other targets, then promotion through the page.
+        for (code, mean, sd) in [("NA", 122.0, 1.5), ("CREA", 85.0, 3.5), ("GLU", 4.8, 0.12)] {
+            let (status, body) = post(
+                &app,
+                &quality,
+                "/api/v1/qc/targets",
+                manufacturer(code, mean, sd),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+        let session = app.sign_in_demo("quality").await;
+        let setup = session.get("/qc/setup").await.text().await.unwrap();
+        assert!(
+            setup.contains(&format!("href=\"/qc/setup/lots/{lot}/promote\"")),
+            "{setup}"
+        );
+        let confirm = session
+            .get(&format!("/qc/setup/lots/{lot}/promote"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(confirm.contains("will be retired"), "{confirm}");
+        let response = session
+            .post(&format!("/qc/setup/lots/{lot}/promote"), &[])
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+        // Assert: the new lot current, the old one retired, audited.
+        assert_eq!(lot_status(lot.clone()).await, "current");
+        assert_eq!(lot_status(old.clone()).await, "retired");
+        app.seal().await;
+        let events = app
+            .ctx
+            .store
+            .search_audit_events(
+                &benchwork_store::AuditFilter {
+                    entity_type: Some("QcLot".into()),
+                    ..Default::default()
+                },
+                100,
+                0,
+            )
+            .await
+            .unwrap()
+            .events;
+        assert!(
+            events
+                .iter()
+                .any(|(_, event)| event.event_type == "qc.lot.promote"),
+            "{events:?}"
+        );
+
+        // A run no longer takes the retired lot's value; the new lot decides.
+        let (status, problem) = run(&app, &associate, &series, [0.1, -0.1], &[]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert!(
+            problem.to_string().contains("not a lot in use"),
+            "{problem}"
+        );
+        let new_series = Series {
+            instrument: series.instrument.clone(),
+            material_1: series.material_1.clone(),
+            lots: vec![(lot.clone(), 3.55, 0.07), series.lots[1].clone()],
+        };
+        let (status, body) = run(&app, &associate, &new_series, [0.1, -0.1], &[]).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let first = &body["values"][0];
+        assert_eq!(first["lot_id"], lot.as_str(), "{body}");
+        assert_eq!(first["decides"], true, "{body}");
+
+        // Act: retiring needs a reason (page: 422 with the error summary,
+        // nothing stored); then retired through the API; not twice.
+        let level_2 = series.lots[1].0.clone();
+        let response = session
+            .post(
+                &format!("/qc/setup/lots/{level_2}/retire"),
+                &[("reason", "  ")],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = response.text().await.unwrap();
+        assert!(body.contains("nhsuk-error-summary"), "{body}");
+        assert!(body.contains("href=\"#reason\""), "{body}");
+        assert_eq!(lot_status(level_2.clone()).await, "current");
+        let (status, body) = post(
+            &app,
+            &quality,
+            &format!("/api/v1/qc/lots/{level_2}/retire"),
+            json!({ "reason": "Vial stability exceeded" }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["status"], "retired");
+        assert_eq!(lot_status(level_2.clone()).await, "retired");
+        let (status, problem) = post(
+            &app,
+            &quality,
+            &format!("/api/v1/qc/lots/{level_2}/retire"),
+            json!({ "reason": "again" }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert!(problem.to_string().contains("already retired"), "{problem}");
+    }
+);

@@ -241,6 +241,11 @@ fn page_routes() -> Vec<Route> {
         page(Method::POST, "/qc/setup/targets/new", MANAGE_QC),
         page(Method::GET, "/qc/setup/rules", MANAGE_QC),
         page(Method::POST, "/qc/setup/rules", MANAGE_QC),
+        // QC lot life cycle (issue 4). Before sign-out, which must stay last.
+        page(Method::GET, "/qc/setup/lots/{result}/promote", MANAGE_QC),
+        page(Method::POST, "/qc/setup/lots/{result}/promote", MANAGE_QC),
+        page(Method::GET, "/qc/setup/lots/{result}/retire", MANAGE_QC),
+        page(Method::POST, "/qc/setup/lots/{result}/retire", MANAGE_QC),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -480,6 +485,19 @@ fn api_routes() -> Vec<Route> {
             Method::POST,
             "/api/v1/qc/holds/{result}/reviews",
             RELEASE_QC_HOLD,
+            Some("{}"),
+        ),
+        // QC lot life cycle (issue 4).
+        api(
+            Method::POST,
+            "/api/v1/qc/lots/{result}/promote",
+            MANAGE_QC,
+            None,
+        ),
+        api(
+            Method::POST,
+            "/api/v1/qc/lots/{result}/retire",
+            MANAGE_QC,
             Some("{}"),
         ),
     ]
