@@ -238,6 +238,51 @@ both_engines!(
             setup.contains("target being established from runs, 9 of 10 values"),
             "{setup}"
         );
+        // The chart of the parallel lot: its values against the running
+        // mean ± SD of the nine accepted ones, labelled as such; the default
+        // chart still draws the current lot.
+        let chart_path = format!(
+            "/api/v1/qc/charts?instrument={}&investigation=K&level=1",
+            series.instrument
+        );
+        let (status, chart) = get(&app, &quality, &format!("{chart_path}&lot={lot}")).await;
+        assert_eq!(status, StatusCode::OK, "{chart}");
+        let points = chart["points"].as_array().unwrap();
+        assert_eq!(points.len(), 10, "{chart}");
+        assert!(points.iter().all(|p| p["lot"] == "P-EST-1"), "{chart}");
+        let segment = &chart["segments"][0];
+        assert_eq!(segment["establishing_from"], 9, "{chart}");
+        let (running_mean, running_sd) = mean_and_sample_sd(&values[..9]);
+        assert!((segment["target_mean"].as_f64().unwrap() - running_mean).abs() < 1e-9);
+        assert!((segment["target_sd"].as_f64().unwrap() - running_sd).abs() < 1e-9);
+        let z0 = points[0]["z"].as_f64().expect("z against the running mean");
+        assert!((z0 - (values[0] - running_mean) / running_sd).abs() < 1e-9);
+        let (_, default_chart) = get(&app, &quality, &chart_path).await;
+        assert!(
+            default_chart["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["lot"] == "26431"),
+            "{default_chart}"
+        );
+        let svg = app
+            .sign_in_demo("quality")
+            .await
+            .get(&format!(
+                "/qc/charts.svg?instrument={}&investigation=K&level=1&lot={lot}",
+                series.instrument
+            ))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            svg.contains("Lot P-EST-1: target being established (running mean"),
+            "{svg}"
+        );
+        assert!(svg.contains("of 9 values so far"), "{svg}");
+
         let lot_id = benchwork_domain::qc_hold::QcLotId::parse(&lot).unwrap();
         let instrument = benchwork_domain::result::InstrumentId::parse(&series.instrument).unwrap();
         let k = app
