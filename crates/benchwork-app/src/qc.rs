@@ -14,14 +14,17 @@ use benchwork_domain::incident::{IncidentCategory, IncidentKind, NewIncident, Se
 use benchwork_domain::qc_hold::{
     LotStatus, QcHoldId, QcLotId, QcMaterialId, QcRunId, QcTargetId, decision_code, releases_hold,
 };
+use benchwork_domain::qc_stats::{
+    ESTABLISH_N_DEFAULT, ESTABLISH_N_RANGE, establish_target as establish_stats,
+};
 use benchwork_domain::result::InstrumentId;
 use benchwork_domain::staff::{Permission, Role};
 use benchwork_domain::time::display_london;
 use benchwork_domain::westgard::{QcTarget, RuleSet, RunDecision, RunZ, evaluate};
 use benchwork_store::{
-    InstrumentRecord, InvestigationVersionRecord, NewNotification, QcLotInUse, QcLotRecord,
-    QcMaterialRecord, QcRuleConfigRecord, QcRunRecord, QcRunWrite, QcTargetRecord, QcValueRecord,
-    QcViolationRecord, StoreError,
+    InstrumentRecord, InvestigationVersionRecord, NewNotification, QcEstablishingTarget,
+    QcLotInUse, QcLotRecord, QcMaterialRecord, QcRuleConfigRecord, QcRunRecord, QcRunWrite,
+    QcTargetRecord, QcValueRecord, QcViolationRecord, StoreError,
 };
 use serde_json::json;
 
@@ -406,13 +409,18 @@ pub async fn set_target(
         .store
         .current_qc_target(lot.id, instrument.id, investigation.investigation_id)
         .await?;
+    let version = ctx
+        .store
+        .max_qc_target_version(lot.id, instrument.id, investigation.investigation_id)
+        .await?
+        + 1;
     let now = ctx.now();
     let record = QcTargetRecord {
         id: QcTargetId(new_uuid()),
         lot_id: lot.id,
         instrument_id: instrument.id,
         investigation_id: investigation.investigation_id,
-        version: previous.as_ref().map_or(1, |target| target.version + 1),
+        version,
         mean,
         sd,
         source: "manufacturer".into(),
@@ -443,6 +451,281 @@ pub async fn set_target(
         Ok(()) => Ok(record),
         Err(StoreError::Conflict { .. }) => Err(AppError::Conflict(
             "someone else changed this target meanwhile: check it and try again".into(),
+        )),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// A target to be established from the first N values of accepted runs, as
+/// typed.
+#[derive(Debug, Clone, Default)]
+pub struct EstablishInput {
+    /// Lot id (a parallel lot).
+    pub lot: String,
+    /// Instrument id.
+    pub instrument: String,
+    /// Investigation code.
+    pub investigation: String,
+    /// N as typed: empty for the default (20); 10 to 100.
+    pub establish_n: String,
+}
+
+/// Starts establishing the target of a parallel lot on an instrument for an
+/// investigation from the first N values of accepted runs: a new target
+/// version with no mean or SD (source `establishing`), audited. While it is
+/// established the lot's values are recorded with each run but do not
+/// decide it; when the Nth value of an accepted run is recorded, the run's
+/// transaction writes the mean and SD as the next version (source
+/// `established`). Refused for a lot that is not parallel (a current lot
+/// decides runs and needs a target now), an expired or unknown lot, an
+/// unknown instrument or investigation, and N outside 10 to 100.
+pub async fn establish_target(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: &EstablishInput,
+) -> AppResult<QcEstablishingTarget> {
+    require(ctx, actor, Permission::ManageQc).await?;
+    let mut errors = Vec::new();
+    let lot = match QcLotId::parse(&input.lot) {
+        Ok(id) => match ctx.store.get_qc_lot(id, actor.id).await {
+            Ok(lot) => Some(lot),
+            Err(StoreError::NotFound) => None,
+            Err(error) => return Err(error.into()),
+        },
+        Err(_) => None,
+    };
+    match &lot {
+        None => errors.push(FieldError::new("lot", "select a QC lot of your department")),
+        Some((lot, _)) if expiry_of(lot)? < today(ctx) => errors.push(FieldError::new(
+            "lot",
+            format!(
+                "lot {} expired on {}: an expired lot cannot be used for QC",
+                lot.lot_number, lot.expires_on
+            ),
+        )),
+        Some((lot, _)) if lot.status != LotStatus::Parallel.code() => {
+            errors.push(FieldError::new(
+                "lot",
+                format!(
+                    "lot {} is {}: only a parallel lot can have its target established from runs, because its values must not decide runs until the target is fixed",
+                    lot.lot_number, lot.status
+                ),
+            ))
+        }
+        Some(_) => {}
+    }
+    let instrument = instrument_field(ctx, actor, &input.instrument, &mut errors).await?;
+    let investigation = investigation_field(ctx, &input.investigation, &mut errors).await?;
+    let establish_n = match input.establish_n.trim() {
+        "" => Some(ESTABLISH_N_DEFAULT),
+        text => match text.parse::<i64>() {
+            Ok(n) if ESTABLISH_N_RANGE.contains(&n) => Some(n),
+            _ => {
+                errors.push(FieldError::new(
+                    "establish_n",
+                    format!(
+                        "enter how many values establish the target: a whole number from {} to {}",
+                        ESTABLISH_N_RANGE.start(),
+                        ESTABLISH_N_RANGE.end()
+                    ),
+                ));
+                None
+            }
+        },
+    };
+    if let (Some((_, material)), Some(instrument)) = (&lot, &instrument)
+        && material.department_id != instrument.department_id
+    {
+        errors.push(FieldError::new(
+            "instrument",
+            "the instrument and the QC lot belong to different departments",
+        ));
+    }
+    let (Some((lot, material)), Some(instrument), Some(investigation), Some(establish_n), true) = (
+        lot,
+        instrument,
+        investigation,
+        establish_n,
+        errors.is_empty(),
+    ) else {
+        return Err(AppError::Invalid(errors));
+    };
+    let version = ctx
+        .store
+        .max_qc_target_version(lot.id, instrument.id, investigation.investigation_id)
+        .await?
+        + 1;
+    let now = ctx.now();
+    let record = QcEstablishingTarget {
+        id: QcTargetId(new_uuid()),
+        lot_id: lot.id,
+        instrument_id: instrument.id,
+        investigation_id: investigation.investigation_id,
+        version,
+        establish_n,
+        set_by: actor.id,
+        set_at: now,
+    };
+    let mut event = audit_event(actor, now, AuditAction::Update, "qc.target.establishing");
+    event.entity_type = Some("QcTarget".into());
+    event.entity_id = Some(format!(
+        "{}/{}/{}",
+        lot.id,
+        instrument.id,
+        investigation.definition.code()
+    ));
+    event.department_id = Some(material.department_id);
+    event.after = Some(
+        json!({
+            "version": version, "source": "establishing", "establish_n": establish_n,
+            "lot_number": lot.lot_number, "level": material.level, "instrument": instrument.name,
+            "investigation": investigation.definition.code().to_string(),
+        })
+        .to_string(),
+    );
+    match ctx
+        .store
+        .add_qc_establishing_target(&record, &[event])
+        .await
+    {
+        Ok(()) => Ok(record),
+        Err(StoreError::Conflict { .. }) => Err(AppError::Conflict(
+            "someone else changed this target meanwhile: check it and try again".into(),
+        )),
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn lot_of(ctx: &Ctx, actor: &Actor, id: &str) -> AppResult<(QcLotRecord, QcMaterialRecord)> {
+    let id = QcLotId::parse(id.trim()).map_err(|_| AppError::NotFound)?;
+    Ok(ctx.store.get_qc_lot(id, actor.id).await?)
+}
+
+/// A lot of the actor's departments with its material (ManageQc).
+pub async fn get_lot(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: &str,
+) -> AppResult<(QcLotRecord, QcMaterialRecord)> {
+    require(ctx, actor, Permission::ManageQc).await?;
+    lot_of(ctx, actor, id).await
+}
+
+/// Makes a parallel lot current: the current lot of the same material is
+/// retired in the same transaction, audited (`qc.lot.promote`). Refused
+/// unless the lot is parallel and in date, and has a target with a mean and
+/// SD (from the manufacturer or established) on every instrument ×
+/// investigation where the current lot of its material has one.
+pub async fn promote_lot(ctx: &Ctx, actor: &Actor, id: &str) -> AppResult<QcLotRecord> {
+    require(ctx, actor, Permission::ManageQc).await?;
+    let (lot, material) = lot_of(ctx, actor, id).await?;
+    let refuse = |message: String| Err(AppError::Invalid(vec![FieldError::new("lot", message)]));
+    if lot.status != LotStatus::Parallel.code() {
+        return refuse(format!(
+            "lot {} is {}: only a parallel lot can be made current",
+            lot.lot_number, lot.status
+        ));
+    }
+    if expiry_of(&lot)? < today(ctx) {
+        return refuse(format!(
+            "lot {} expired on {}: an expired lot cannot become current",
+            lot.lot_number, lot.expires_on
+        ));
+    }
+    let gaps = ctx.store.qc_promotion_gaps(lot.id).await?;
+    if !gaps.is_empty() {
+        return refuse(format!(
+            "lot {} has no fixed target (manufacturer's or established) for {}, where the current lot has one: set or establish those targets first",
+            lot.lot_number,
+            gaps.iter()
+                .map(|(instrument, code)| format!("{code} on {instrument}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let now = ctx.now();
+    let mut event = qc_event(
+        actor,
+        now,
+        AuditAction::Update,
+        "qc.lot.promote",
+        "QcLot",
+        lot.id.to_string(),
+        material.department_id,
+    );
+    event.before = Some(json!({ "status": lot.status }).to_string());
+    event.after = Some(
+        json!({
+            "status": "current", "lot_number": lot.lot_number, "material": material.name,
+            "level": material.level, "previous_current": "retired",
+        })
+        .to_string(),
+    );
+    match ctx.store.promote_qc_lot(lot.id, now, &[event]).await {
+        Ok(()) => Ok(QcLotRecord {
+            status: LotStatus::Current.code().into(),
+            ..lot
+        }),
+        Err(StoreError::Conflict { .. }) => Err(AppError::Conflict(
+            "the lot or its targets changed meanwhile: check them and try again".into(),
+        )),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Retires a lot by hand with a reason, audited (`qc.lot.retire`); its
+/// values are no longer taken by runs. Refused for a lot already retired or
+/// without a reason.
+pub async fn retire_lot(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: &str,
+    reason: &str,
+) -> AppResult<QcLotRecord> {
+    require(ctx, actor, Permission::ManageQc).await?;
+    let (lot, material) = lot_of(ctx, actor, id).await?;
+    let mut errors = Vec::new();
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "reason",
+            "enter why the lot is retired (up to 500 characters)",
+        ));
+    }
+    if lot.status == LotStatus::Retired.code() {
+        errors.push(FieldError::new(
+            "lot",
+            format!("lot {} is already retired", lot.lot_number),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let now = ctx.now();
+    let mut event = qc_event(
+        actor,
+        now,
+        AuditAction::Update,
+        "qc.lot.retire",
+        "QcLot",
+        lot.id.to_string(),
+        material.department_id,
+    );
+    event.before = Some(json!({ "status": lot.status }).to_string());
+    event.after = Some(
+        json!({
+            "status": "retired", "reason": reason, "lot_number": lot.lot_number,
+            "material": material.name, "level": material.level,
+        })
+        .to_string(),
+    );
+    match ctx.store.retire_qc_lot(lot.id, now, &[event]).await {
+        Ok(()) => Ok(QcLotRecord {
+            status: LotStatus::Retired.code().into(),
+            ..lot
+        }),
+        Err(StoreError::Conflict { .. }) => Err(AppError::Conflict(
+            "the lot changed meanwhile: check it and try again".into(),
         )),
         Err(error) => Err(error.into()),
     }
@@ -673,11 +956,18 @@ pub async fn record_run(ctx: &Ctx, actor: &Actor, input: &RunInput) -> AppResult
             }
             None => None,
         };
+        // A parallel lot whose target is being established: the value is
+        // stored against the establishing version, without a z-score.
+        let establishing = in_use
+            .establishing
+            .as_ref()
+            .filter(|_| target.is_none())
+            .map(|(establishing, _)| establishing.id);
         values.push(QcValueRecord {
             level: in_use.level,
             lot_id: lot.id,
             lot_number: lot.lot_number.clone(),
-            target_id: target.map(|(id, _)| id),
+            target_id: target.map(|(id, _)| id).or(establishing),
             target: target.map(|(_, target)| (target.mean(), target.sd())),
             value,
             z: target.map(|(_, target)| target.z(value)),
@@ -815,6 +1105,94 @@ pub async fn record_run(ctx: &Ctx, actor: &Actor, input: &RunInput) -> AppResult
     let mut hold = None;
     let mut release = None;
     let mut notifications = Vec::new();
+    let mut established = Vec::new();
+    if matches!(
+        evaluation.decision,
+        RunDecision::Accept | RunDecision::Warning
+    ) {
+        for in_use in &setup.lots {
+            let Some((establishing, _)) = &in_use.establishing else {
+                continue;
+            };
+            let Some(value) = run
+                .values
+                .iter()
+                .find(|value| value.target_id == Some(establishing.id))
+            else {
+                continue;
+            };
+            let n = usize::try_from(establishing.establish_n).unwrap_or(usize::MAX);
+            let mut first = ctx.store.qc_establishing_values(establishing.id).await?;
+            if first.len() + 1 < n {
+                continue;
+            }
+            if first.len() < n {
+                first.push(value.value);
+            }
+            first.truncate(n);
+            let Ok((mean, sd)) = establish_stats(&first) else {
+                // All values identical (or unreadable): no target can be
+                // fixed from them; the lot stays parallel and establishing
+                // until a person sets the target by hand.
+                continue;
+            };
+            let target = QcTargetRecord {
+                id: QcTargetId(new_uuid()),
+                lot_id: establishing.lot_id,
+                instrument_id: establishing.instrument_id,
+                investigation_id: establishing.investigation_id,
+                version: establishing.version + 1,
+                mean,
+                sd,
+                source: "established".into(),
+                set_by: actor.id,
+                set_at: now,
+            };
+            let mut event = qc_event(
+                actor,
+                now,
+                AuditAction::Update,
+                "qc.target.established",
+                "QcTarget",
+                format!("{}/{}/{code}", target.lot_id, target.instrument_id),
+                run.department_id,
+            );
+            event.before = Some(
+                json!({ "version": establishing.version, "source": "establishing", "establish_n": establishing.establish_n })
+                    .to_string(),
+            );
+            event.after = Some(
+                json!({
+                    "version": target.version, "mean": mean, "sd": sd, "source": "established",
+                    "n": first.len(), "lot_number": in_use.lot.lot_number, "level": in_use.level,
+                    "instrument": run.instrument_name, "investigation": code, "run": run.id.to_string(),
+                })
+                .to_string(),
+            );
+            events.push(event);
+            notifications.push(NewNotification {
+                id: NotificationId(new_uuid()),
+                recipient_user_id: None,
+                recipient_role: Some(Role::QualityManager.code().into()),
+                department_id: Some(run.department_id),
+                title: format!(
+                    "QC target established: {code} level {} lot {} on {}",
+                    in_use.level, in_use.lot.lot_number, run.instrument_name
+                ),
+                body: format!(
+                    "The target of {} level {} lot {} for {code} on {} was established from the first {} values of accepted runs: mean {mean:.4}, SD {sd:.4}. It is now fixed; change it only by setting a new target version.",
+                    in_use.material_name,
+                    in_use.level,
+                    in_use.lot.lot_number,
+                    run.instrument_name,
+                    first.len()
+                ),
+                link: Some("/qc/setup".into()),
+                created_at: now,
+            });
+            established.push((target, establishing.establish_n));
+        }
+    }
     match (evaluation.decision, open_hold) {
         (RunDecision::Reject, None) => {
             let window_start = ctx
@@ -890,14 +1268,15 @@ pub async fn record_run(ctx: &Ctx, actor: &Actor, input: &RunInput) -> AppResult
         hold,
         release,
         notifications,
+        established,
     };
     ctx.store
         .record_qc_run(&write, &events)
         .await
         .map_err(|error| match error {
-            StoreError::Conflict { .. } => {
-                AppError::Conflict("the hold changed meanwhile: record the run again".into())
-            }
+            StoreError::Conflict { .. } => AppError::Conflict(
+                "the hold or a target changed meanwhile: record the run again".into(),
+            ),
             other => other.into(),
         })?;
     if let Some((hold_id, _)) = write.hold {
@@ -1140,6 +1519,7 @@ pub async fn seed_demo(ctx: &Ctx) -> AppResult<()> {
                         hold: None,
                         release: None,
                         notifications: Vec::new(),
+                        established: Vec::new(),
                     },
                     &[event],
                 )

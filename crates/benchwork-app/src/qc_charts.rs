@@ -46,6 +46,9 @@ pub struct ChartInput {
     pub from: String,
     /// Last day (included), YYYY-MM-DD; defaults to today.
     pub to: String,
+    /// A lot's id to draw (a parallel lot, say); empty for the lot(s) in
+    /// use run after run, as before.
+    pub lot: String,
 }
 
 /// The statistics' filter as typed.
@@ -74,6 +77,8 @@ pub struct ChartPoint {
     pub decision: String,
     /// Lot number.
     pub lot: String,
+    /// The lot's id.
+    pub lot_id: Uuid,
     /// The value.
     pub value: f64,
     /// Its z-score against `target`; `None` while establishing.
@@ -93,8 +98,12 @@ pub struct Segment {
     pub last: usize,
     /// Lot number.
     pub lot: String,
-    /// Target mean and SD.
+    /// Target mean and SD; while the lot's target is being established,
+    /// the running mean and SD of its values so far.
     pub target: Option<(f64, f64)>,
+    /// `Some(n)` when `target` is the running mean ± SD of the `n` values
+    /// of accepted runs so far of a lot whose target is being established.
+    pub establishing: Option<usize>,
 }
 
 /// A rule that fired on a run of the chart.
@@ -127,6 +136,8 @@ pub struct QcChart {
     pub from: Date,
     /// Last day (included).
     pub to: Date,
+    /// The lot asked for, if one was.
+    pub lot: Option<Uuid>,
     /// Values in run order.
     pub points: Vec<ChartPoint>,
     /// Values of a parallel lot in the same runs, not plotted.
@@ -341,6 +352,7 @@ fn point_of(record: &QcPointRecord) -> ChartPoint {
         at: record.run_at,
         decision: record.decision.clone(),
         lot: record.lot_number.clone(),
+        lot_id: record.lot_id,
         value: record.value,
         z: record.z,
         target: record.target_mean.zip(record.target_sd),
@@ -395,7 +407,14 @@ pub async fn chart(ctx: &Ctx, actor: &Actor, input: &ChartInput) -> AppResult<Qc
             },
         )
         .await?;
-    // One plotted value per run: the lot already drawn when the run has it.
+    let chosen_lot = match input.lot.trim() {
+        "" => None,
+        text => Some(Uuid::parse_str(text).map_err(|_| {
+            AppError::Invalid(vec![FieldError::new("lot", "select a lot of this series")])
+        })?),
+    };
+    // One plotted value per run: the chosen lot, or else the lot already
+    // drawn when the run has it.
     let mut points: Vec<ChartPoint> = Vec::new();
     let mut parallel: Vec<ChartPoint> = Vec::new();
     let mut index = 0;
@@ -407,12 +426,16 @@ pub async fn chart(ctx: &Ctx, actor: &Actor, input: &ChartInput) -> AppResult<Qc
             .map_or(records.len(), |offset| index + offset);
         let run = &records[index..end];
         let previous_lot = points.last().map(|point| point.lot.clone());
-        let chosen = run
-            .iter()
-            .position(|record| Some(&record.lot_number) == previous_lot.as_ref())
-            .unwrap_or(0);
+        let chosen = match chosen_lot {
+            Some(lot) => run.iter().position(|record| record.lot_id == lot),
+            None => Some(
+                run.iter()
+                    .position(|record| Some(&record.lot_number) == previous_lot.as_ref())
+                    .unwrap_or(0),
+            ),
+        };
         for (position, record) in run.iter().enumerate() {
-            if position == chosen {
+            if Some(position) == chosen {
                 points.push(point_of(record));
             } else {
                 parallel.push(point_of(record));
@@ -431,7 +454,33 @@ pub async fn chart(ctx: &Ctx, actor: &Actor, input: &ChartInput) -> AppResult<Qc
                 last: index,
                 lot: point.lot.clone(),
                 target: point.target,
+                establishing: None,
             }),
+        }
+    }
+    // A stretch without a target (the lot's target is being established) is
+    // drawn against the running mean ± SD of its values of accepted runs so
+    // far, labelled as such; its points get z-scores against it.
+    for segment in segments
+        .iter_mut()
+        .filter(|segment| segment.target.is_none())
+    {
+        let mut moments = qc_stats::Moments::default();
+        for point in &points[segment.first..=segment.last] {
+            if point.decision != "rejected" {
+                moments
+                    .push(point.value)
+                    .map_err(|error| AppError::Internal(anyhow::anyhow!("{error}")))?;
+            }
+        }
+        if let (Some(mean), Ok(sd)) = (moments.mean(), moments.sd())
+            && sd > 0.0
+        {
+            segment.target = Some((mean, sd));
+            segment.establishing = Some(moments.n());
+            for point in &mut points[segment.first..=segment.last] {
+                point.z = Some((point.value - mean) / sd);
+            }
         }
     }
     let position: HashMap<Uuid, usize> = points
@@ -483,6 +532,7 @@ pub async fn chart(ctx: &Ctx, actor: &Actor, input: &ChartInput) -> AppResult<Qc
         level,
         from,
         to,
+        lot: chosen_lot,
         points,
         parallel,
         segments,
@@ -593,6 +643,7 @@ mod tests {
             level: "4".into(),
             from: "25/11/2026".into(),
             to: String::new(),
+            lot: String::new(),
         };
         assert_eq!(
             fields(parse_chart_input(&input, today)),

@@ -4,7 +4,8 @@
 
 use benchwork_domain::staff::Permission;
 use benchwork_store::{
-    DepartmentRecord, InstrumentRecord, QcSetupMaterialRow, QcSetupRulesRow, QcSetupTargetRow,
+    DepartmentRecord, InstrumentRecord, QcSetupEstablishingRow, QcSetupMaterialRow,
+    QcSetupRulesRow, QcSetupTargetRow,
 };
 
 use crate::{Actor, AppResult, Ctx, require};
@@ -18,6 +19,8 @@ pub struct QcSetup {
     pub materials: Vec<QcSetupMaterialRow>,
     /// Targets in force.
     pub targets: Vec<QcSetupTargetRow>,
+    /// Targets being established from runs, with their progress.
+    pub establishing: Vec<QcSetupEstablishingRow>,
     /// Rule sets in force.
     pub rules: Vec<QcSetupRulesRow>,
     /// Instruments of the actor's departments.
@@ -39,6 +42,7 @@ pub async fn setup(ctx: &Ctx, actor: &Actor) -> AppResult<QcSetup> {
         departments,
         materials: ctx.store.list_qc_setup_materials(actor.id).await?,
         targets: ctx.store.list_qc_setup_targets(actor.id).await?,
+        establishing: ctx.store.list_qc_setup_establishing(actor.id).await?,
         rules: ctx.store.list_qc_setup_rules(actor.id).await?,
         instruments: ctx.store.list_instruments(actor.id).await?,
     })

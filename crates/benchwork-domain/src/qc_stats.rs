@@ -28,6 +28,9 @@ pub enum StatsError {
     /// A value that is not a finite number.
     #[error("a QC value is not a finite number")]
     NotFinite,
+    /// All values identical: an SD of zero cannot be a target.
+    #[error("the values are all the same: an SD of zero cannot be a target")]
+    ZeroSd,
 }
 
 /// Running count, mean and sum of squared deviations (Welford).
@@ -68,6 +71,28 @@ impl Moments {
         }
         Ok((self.m2 / (self.n - 1) as f64).max(0.0).sqrt())
     }
+}
+
+/// Default number of values a target is established from (issue 4 item 1).
+pub const ESTABLISH_N_DEFAULT: i64 = 20;
+/// Fewest and most values a target may be established from.
+pub const ESTABLISH_N_RANGE: std::ops::RangeInclusive<i64> = 10..=100;
+
+/// The target (mean, sample SD with n − 1) established from the first values
+/// of a lot. Refused when a value is not finite, with fewer than two values,
+/// or when the SD is zero (identical values cannot give a target: the lab
+/// must set it by hand).
+pub fn establish_target(values: &[f64]) -> Result<(f64, f64), StatsError> {
+    let mut moments = Moments::default();
+    for value in values {
+        moments.push(*value)?;
+    }
+    let sd = moments.sd()?;
+    let mean = moments.mean().ok_or(StatsError::TooFew { n: 0 })?;
+    if sd <= 0.0 || !sd.is_finite() {
+        return Err(StatsError::ZeroSd);
+    }
+    Ok((mean, sd))
 }
 
 /// The statistics of one group of QC values.
@@ -209,6 +234,35 @@ mod tests {
             (actual - expected).abs() <= tolerance,
             "{actual} is not {expected} ± {tolerance}"
         );
+    }
+
+    #[test]
+    fn establish_target_is_the_mean_and_sample_sd() {
+        // 2, 4, 4, 4, 5, 5, 7, 9: mean 40 / 8 = 5; squared deviations
+        // 9+1+1+1+0+0+4+16 = 32; sample variance 32 / 7; SD 2.138089935.
+        let (mean, sd) = establish_target(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).unwrap();
+        close(mean, 5.0, 1e-12);
+        close(sd, (32.0f64 / 7.0).sqrt(), 1e-12);
+        close(sd, 2.138_089_935, 1e-9);
+        // 1..=20: mean 10.5, sample variance n(n+1)/12 = 35.
+        let values: Vec<f64> = (1..=20).map(f64::from).collect();
+        let (mean, sd) = establish_target(&values).unwrap();
+        close(mean, 10.5, 1e-12);
+        close(sd, 35.0f64.sqrt(), 1e-12);
+    }
+
+    #[test]
+    fn establish_target_refuses_zero_sd_too_few_and_non_finite() {
+        assert_eq!(establish_target(&[4.1; 20]), Err(StatsError::ZeroSd));
+        assert_eq!(establish_target(&[4.1]), Err(StatsError::TooFew { n: 1 }));
+        assert_eq!(establish_target(&[]), Err(StatsError::TooFew { n: 0 }));
+        assert_eq!(
+            establish_target(&[4.1, f64::NAN, 4.2]),
+            Err(StatsError::NotFinite)
+        );
+        assert_eq!(ESTABLISH_N_DEFAULT, 20);
+        assert!(ESTABLISH_N_RANGE.contains(&10) && ESTABLISH_N_RANGE.contains(&100));
+        assert!(!ESTABLISH_N_RANGE.contains(&9) && !ESTABLISH_N_RANGE.contains(&101));
     }
 
     /// Ten potassium level-1 values, target mean 4.00 mmol/L.

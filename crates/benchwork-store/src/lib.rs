@@ -66,14 +66,14 @@ pub use jobs::{ClaimedJob, JobRecord, NewJob};
 pub use notifications::{NewNotification, NotificationRecord};
 pub use patients::{PatientRecord, PatientSearch, PatientWrite};
 pub use qc::{
-    HoldBlock, HoldResultRecord, NewHoldReview, QcHoldRecord, QcLotInUse, QcLotRecord,
-    QcMaterialRecord, QcRuleConfigRecord, QcRunRecord, QcRunWrite, QcTargetRecord, QcValueRecord,
-    QcViolationRecord,
+    HoldBlock, HoldResultRecord, NewHoldReview, QcEstablishingTarget, QcHoldRecord, QcLotInUse,
+    QcLotRecord, QcMaterialRecord, QcRuleConfigRecord, QcRunRecord, QcRunWrite, QcTargetRecord,
+    QcValueRecord, QcViolationRecord,
 };
 pub use qc_charts::{
     QcChartViolationRecord, QcCorrectiveRecord, QcPointFilter, QcPointRecord, QcSeriesRecord,
 };
-pub use qc_setup::{QcSetupMaterialRow, QcSetupRulesRow, QcSetupTargetRow};
+pub use qc_setup::{QcSetupEstablishingRow, QcSetupMaterialRow, QcSetupRulesRow, QcSetupTargetRow};
 pub use request_status::{RequestStatusEventRecord, TurnaroundLineRecord, TurnaroundLines};
 pub use requests::RequestFilter;
 pub use requests::{

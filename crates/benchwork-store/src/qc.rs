@@ -134,6 +134,31 @@ pub struct QcLotInUse {
     pub level: i64,
     /// The target in force.
     pub target: Option<QcTargetRecord>,
+    /// The target being established (the version in force has no mean and
+    /// SD yet), with how many values of accepted runs it has so far.
+    pub establishing: Option<(QcEstablishingTarget, i64)>,
+}
+
+/// A target version being established from the first `establish_n` values
+/// of accepted runs (source `establishing`, no mean or SD yet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QcEstablishingTarget {
+    /// Id.
+    pub id: QcTargetId,
+    /// Lot.
+    pub lot_id: QcLotId,
+    /// Instrument.
+    pub instrument_id: InstrumentId,
+    /// Investigation.
+    pub investigation_id: InvestigationId,
+    /// Version.
+    pub version: i64,
+    /// How many values establish it.
+    pub establish_n: i64,
+    /// Who set it.
+    pub set_by: UserId,
+    /// When.
+    pub set_at: Timestamp,
 }
 
 /// One value of a run.
@@ -302,6 +327,9 @@ pub struct QcRunWrite {
     pub release: Option<(QcHoldId, UserId)>,
     /// Notifications to deliver.
     pub notifications: Vec<NewNotification>,
+    /// Targets this run completes: new versions (source `established`) of
+    /// targets being established, written in the run's transaction.
+    pub established: Vec<(QcTargetRecord, i64)>,
 }
 
 fn material_from_row(row: &impl RowExt) -> StoreResult<QcMaterialRecord> {
@@ -419,6 +447,18 @@ pub(crate) const COVERS: &str = "h.investigation_id = res.investigation_id \
      AND h.department_id = (SELECT lr.department_id FROM lab_request lr WHERE lr.id = res.request_id))) \
      AND (h.window_start IS NULL OR res.analysed_at > h.window_start) \
      AND (h.status = 'open' OR res.analysed_at <= (SELECT rel.run_at FROM qc_run rel WHERE rel.id = h.release_run_id))";
+
+/// `FROM … WHERE …` of the promotion gaps of lot `$1`: target series in
+/// force with a mean and SD on another current lot of its material, where
+/// lot `$1` has no target with a mean and SD in force.
+const PROMOTION_GAPS: &str = "FROM qc_target t JOIN qc_lot cl ON cl.id = t.lot_id \
+     JOIN instrument i ON i.id = t.instrument_id JOIN investigation inv ON inv.id = t.investigation_id \
+     WHERE cl.material_id = (SELECT material_id FROM qc_lot WHERE id = $1) AND cl.status = 'current' AND cl.id <> $1 \
+     AND t.mean IS NOT NULL AND t.version = (SELECT MAX(t2.version) FROM qc_target t2 WHERE t2.lot_id = t.lot_id \
+     AND t2.instrument_id = t.instrument_id AND t2.investigation_id = t.investigation_id) \
+     AND NOT EXISTS (SELECT 1 FROM qc_target n WHERE n.lot_id = $1 AND n.instrument_id = t.instrument_id \
+     AND n.investigation_id = t.investigation_id AND n.mean IS NOT NULL AND n.version = (SELECT MAX(n2.version) \
+     FROM qc_target n2 WHERE n2.lot_id = $1 AND n2.instrument_id = t.instrument_id AND n2.investigation_id = t.investigation_id))";
 
 impl Store {
     /// Adds a QC material level with its audit events. `Conflict` on
@@ -582,6 +622,165 @@ impl Store {
         Ok(())
     }
 
+    /// The instrument × investigation pairs (instrument name, investigation
+    /// code) where a current lot of `lot`'s material other than `lot` has a
+    /// target with a mean and SD in force and `lot` has none: the gaps that
+    /// keep `lot` from being made current.
+    pub async fn qc_promotion_gaps(&self, lot: QcLotId) -> StoreResult<Vec<(String, String)>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT i.name, inv.code {PROMOTION_GAPS} ORDER BY i.name, inv.code"
+        ));
+        on_pool!(self, |pool| {
+            sqlx::query(sql)
+                .bind(lot.0)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|row| Ok((row.text("name")?, row.text("code")?)))
+                .collect()
+        })
+    }
+
+    /// Makes a parallel lot current and retires the current lots of its
+    /// material, with the audit events, in one transaction. `Conflict` when
+    /// the lot is no longer parallel or has a gap ([`Self::qc_promotion_gaps`])
+    /// at the time of writing.
+    pub async fn promote_qc_lot(
+        &self,
+        lot: QcLotId,
+        at: Timestamp,
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
+        let gaps = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {PROMOTION_GAPS}"));
+        in_tx!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE qc_lot SET status = 'current', updated_at = $2 WHERE id = $1 AND status = 'parallel'",
+            )
+            .bind(lot.0)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Err(StoreError::Conflict {
+                    constraint: "qc_lot.status".into(),
+                });
+            }
+            let missing: i64 = sqlx::query_scalar(gaps)
+                .bind(lot.0)
+                .fetch_one(&mut *tx)
+                .await?;
+            if missing != 0 {
+                return Err(StoreError::Conflict {
+                    constraint: "qc_target.promotion".into(),
+                });
+            }
+            sqlx::query(
+                "UPDATE qc_lot SET status = 'retired', updated_at = $2 WHERE status = 'current' AND id <> $1 \
+                 AND material_id = (SELECT material_id FROM qc_lot WHERE id = $1)",
+            )
+            .bind(lot.0)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await?;
+            insert_events!(tx, events);
+        });
+        Ok(())
+    }
+
+    /// Retires a lot that is not retired, with the audit events; `Conflict`
+    /// when it already is.
+    pub async fn retire_qc_lot(
+        &self,
+        lot: QcLotId,
+        at: Timestamp,
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
+        in_tx!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE qc_lot SET status = 'retired', updated_at = $2 WHERE id = $1 AND status <> 'retired'",
+            )
+            .bind(lot.0)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Err(StoreError::Conflict {
+                    constraint: "qc_lot.status".into(),
+                });
+            }
+            insert_events!(tx, events);
+        });
+        Ok(())
+    }
+
+    /// The highest target version of a lot on an instrument for an
+    /// investigation, whatever its source (0 when none).
+    pub async fn max_qc_target_version(
+        &self,
+        lot: QcLotId,
+        instrument: InstrumentId,
+        investigation: InvestigationId,
+    ) -> StoreResult<i64> {
+        let version: Option<i64> = on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT MAX(version) FROM qc_target WHERE lot_id = $1 AND instrument_id = $2 AND investigation_id = $3",
+            )
+            .bind(lot.0)
+            .bind(instrument.0)
+            .bind(investigation.0)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(version.unwrap_or(0))
+    }
+
+    /// Adds a target version being established from the first
+    /// `target.establish_n` values, with its audit events. `Conflict` on
+    /// `qc_target_version_unique` when someone added the same version.
+    pub async fn add_qc_establishing_target(
+        &self,
+        target: &QcEstablishingTarget,
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
+        in_tx!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO qc_target (id, lot_id, instrument_id, investigation_id, version, mean, sd, source, \
+                 establish_n, set_by, set_at) VALUES ($1, $2, $3, $4, $5, NULL, NULL, 'establishing', $6, $7, $8)",
+            )
+            .bind(target.id.0)
+            .bind(target.lot_id.0)
+            .bind(target.instrument_id.0)
+            .bind(target.investigation_id.0)
+            .bind(target.version)
+            .bind(target.establish_n)
+            .bind(target.set_by.0)
+            .bind(micros(target.set_at))
+            .execute(&mut *tx)
+            .await?;
+            insert_events!(tx, events);
+        });
+        Ok(())
+    }
+
+    /// The values recorded against a target being established in accepted
+    /// (or warning) runs, in the order they were run.
+    pub async fn qc_establishing_values(&self, target: QcTargetId) -> StoreResult<Vec<f64>> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT v.value FROM qc_value v JOIN qc_run r ON r.id = v.run_id WHERE v.target_id = $1 \
+                 AND r.decision IN ('accepted', 'warning') ORDER BY r.run_at, r.id",
+            )
+            .bind(target.0)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| row.real("value"))
+            .collect()
+        })
+    }
+
     /// The rules in force for an investigation on an instrument, if set.
     pub async fn current_qc_rules(
         &self,
@@ -647,10 +846,12 @@ impl Store {
     ) -> StoreResult<Vec<QcLotInUse>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT l.id, l.material_id, l.lot_number, l.expires_on, l.status, l.created_by, l.created_at, \
-             m.name AS material_name, m.level, {TARGET_COLUMNS} \
+             m.name AS material_name, m.level, {TARGET_COLUMNS}, t.establish_n AS t_establish_n, \
+             (SELECT COUNT(*) FROM qc_value ev JOIN qc_run er ON er.id = ev.run_id WHERE ev.target_id = t.id \
+             AND er.decision IN ('accepted', 'warning')) AS t_count \
              FROM qc_lot l JOIN qc_material m ON m.id = l.material_id \
              LEFT JOIN qc_target t ON t.lot_id = l.id AND t.instrument_id = $2 AND t.investigation_id = $3 \
-             AND t.mean IS NOT NULL AND t.sd IS NOT NULL AND t.version = (SELECT MAX(t2.version) FROM qc_target t2 \
+             AND t.version = (SELECT MAX(t2.version) FROM qc_target t2 \
              WHERE t2.lot_id = l.id AND t2.instrument_id = $2 AND t2.investigation_id = $3) \
              WHERE m.department_id = $1 AND l.status IN ('current', 'parallel') \
              AND EXISTS (SELECT 1 FROM qc_target tx JOIN qc_lot lx ON lx.id = tx.lot_id \
@@ -666,9 +867,31 @@ impl Store {
                 .await?
                 .iter()
                 .map(|row| {
-                    let target = match row.opt_uuid("t_id")? {
-                        Some(_) => Some(target_from_row(row)?),
-                        None => None,
+                    let (target, establishing) = match (
+                        row.opt_uuid("t_id")?,
+                        row.opt_real("t_mean")?,
+                        row.opt_int("t_establish_n")?,
+                    ) {
+                        (Some(_), Some(_), _) => (Some(target_from_row(row)?), None),
+                        (Some(id), None, Some(n)) => (
+                            None,
+                            Some((
+                                QcEstablishingTarget {
+                                    id: QcTargetId(id),
+                                    lot_id: QcLotId(row.uuid("t_lot_id")?),
+                                    instrument_id: InstrumentId(row.uuid("t_instrument_id")?),
+                                    investigation_id: InvestigationId(
+                                        row.uuid("t_investigation_id")?,
+                                    ),
+                                    version: row.int("t_version")?,
+                                    establish_n: n,
+                                    set_by: UserId(row.uuid("t_set_by")?),
+                                    set_at: row.at("t_set_at")?,
+                                },
+                                row.int("t_count")?,
+                            )),
+                        ),
+                        _ => (None, None),
                     };
                     Ok(QcLotInUse {
                         lot: QcLotRecord {
@@ -683,6 +906,7 @@ impl Store {
                         material_name: row.text("material_name")?,
                         level: row.int("level")?,
                         target,
+                        establishing,
                     })
                 })
                 .collect()
@@ -859,6 +1083,25 @@ impl Store {
                         constraint: "qc_hold.status".into(),
                     });
                 }
+            }
+            for (target, n) in &write.established {
+                sqlx::query(
+                    "INSERT INTO qc_target (id, lot_id, instrument_id, investigation_id, version, mean, sd, source, \
+                     establish_n, set_by, set_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(target.id.0)
+                .bind(target.lot_id.0)
+                .bind(target.instrument_id.0)
+                .bind(target.investigation_id.0)
+                .bind(target.version)
+                .bind(target.mean)
+                .bind(target.sd)
+                .bind(target.source.as_str())
+                .bind(*n)
+                .bind(target.set_by.0)
+                .bind(micros(target.set_at))
+                .execute(&mut *tx)
+                .await?;
             }
             for notification in &write.notifications {
                 sqlx::query(

@@ -51,6 +51,28 @@ pub struct QcSetupTargetRow {
     pub source: String,
 }
 
+/// A target being established from runs (the version in force has no mean
+/// and SD yet), with its progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QcSetupEstablishingRow {
+    /// Instrument name.
+    pub instrument_name: String,
+    /// Investigation code.
+    pub investigation_code: String,
+    /// Material name.
+    pub material_name: String,
+    /// Level.
+    pub level: i64,
+    /// Lot number.
+    pub lot_number: String,
+    /// Version in force.
+    pub version: i64,
+    /// How many values establish it.
+    pub establish_n: i64,
+    /// How many values of accepted runs it has so far.
+    pub count: i64,
+}
+
 /// A rule set in force.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QcSetupRulesRow {
@@ -102,6 +124,47 @@ impl Store {
                     manufacturer: row.text("manufacturer")?,
                     level: row.int("level")?,
                     lot,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// The targets being established (highest version with source
+    /// `establishing`) on the viewer's departments' instruments, with the
+    /// number of values of accepted runs so far.
+    pub async fn list_qc_setup_establishing(
+        &self,
+        viewer: UserId,
+    ) -> StoreResult<Vec<QcSetupEstablishingRow>> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT i.name AS instrument_name, inv.code, m.name AS material_name, m.level, l.lot_number, \
+                 t.version, t.establish_n, (SELECT COUNT(*) FROM qc_value v JOIN qc_run r ON r.id = v.run_id \
+                 WHERE v.target_id = t.id AND r.decision IN ('accepted', 'warning')) AS n_values \
+                 FROM qc_target t JOIN qc_lot l ON l.id = t.lot_id JOIN qc_material m ON m.id = l.material_id \
+                 JOIN instrument i ON i.id = t.instrument_id \
+                 JOIN user_department scope ON scope.department_id = i.department_id AND scope.user_id = $1 \
+                 JOIN investigation inv ON inv.id = t.investigation_id \
+                 WHERE t.source = 'establishing' AND t.version = (SELECT MAX(t2.version) \
+                 FROM qc_target t2 WHERE t2.lot_id = t.lot_id AND t2.instrument_id = t.instrument_id \
+                 AND t2.investigation_id = t.investigation_id) \
+                 ORDER BY i.name, inv.code, m.level, l.lot_number",
+            )
+            .bind(viewer.0)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(QcSetupEstablishingRow {
+                    instrument_name: row.text("instrument_name")?,
+                    investigation_code: row.text("code")?,
+                    material_name: row.text("material_name")?,
+                    level: row.int("level")?,
+                    lot_number: row.text("lot_number")?,
+                    version: row.int("version")?,
+                    establish_n: row.int("establish_n")?,
+                    count: row.int("n_values")?,
                 })
             })
             .collect()

@@ -347,7 +347,8 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_alert_limits::get_alert_limits, crate::api_alert_limits::post_alert_limits,
         crate::api_alert_limits::post_approve_alert_limits,
         crate::api_critical::get_tasks, crate::api_critical::get_task, crate::api_critical::post_take,
-        crate::api_critical::post_attempt, crate::api_critical::post_decision),
+        crate::api_critical::post_attempt, crate::api_critical::post_decision,
+        crate::api_qc::post_promote_lot, crate::api_qc::post_retire_lot),
     components(schemas(Problem, ProblemField, Me, UserOut, NewUser, IncidentOut, NewIncidentIn, IncidentUpdateIn, NotificationOut,
         PatientOut, PatientIn, IdentityCheckOut, MergeIn,
         crate::api_catalogue::InvestigationOut, crate::api_catalogue::InvestigationWithHistoryOut, crate::api_catalogue::InvestigationIn,
@@ -374,7 +375,8 @@ pub(crate) fn router() -> Router<AppState> {
         crate::api_alert_limits::AlertLimitJson, crate::api_alert_limits::AlertLimitVersionOut,
         crate::api_alert_limits::AlertLimitsOut, crate::api_alert_limits::AlertLimitsIn,
         crate::api_critical::CriticalTaskOut, crate::api_critical::CriticalAttemptOut,
-        crate::api_critical::CriticalAttemptIn, crate::api_critical::CriticalDecisionIn)),
+        crate::api_critical::CriticalAttemptIn, crate::api_critical::CriticalDecisionIn,
+        crate::api_qc::QcLotRetireIn)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

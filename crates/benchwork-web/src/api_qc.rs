@@ -7,8 +7,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use benchwork_app::qc::{self, LotInput, MaterialInput, RulesInput, RunInput, TargetInput};
+use benchwork_app::qc::{
+    self, EstablishInput, LotInput, MaterialInput, RulesInput, RunInput, TargetInput,
+};
 use benchwork_app::qc_holds::{self, CorrectiveInput, ReviewInput};
+use benchwork_app::{AppError, FieldError};
 use benchwork_store::{HoldResultRecord, QcHoldRecord, QcRunRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,6 +23,8 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/qc/materials", post(post_material))
         .route("/qc/lots", post(post_lot))
+        .route("/qc/lots/{id}/promote", post(post_promote_lot))
+        .route("/qc/lots/{id}/retire", post(post_retire_lot))
         .route("/qc/targets", post(post_target))
         .route("/qc/rules", put(put_rules))
         .route("/qc/runs", get(get_runs).post(post_run))
@@ -77,7 +82,9 @@ pub struct QcLotOut {
     status: String,
 }
 
-/// A target from the manufacturer.
+/// A target: the manufacturer's mean and SD, or (source "establishing", a
+/// parallel lot only) established from the first `establish_n` values of
+/// accepted runs.
 #[derive(Serialize, Deserialize, ToSchema, Default)]
 #[serde(default)]
 pub struct QcTargetIn {
@@ -88,6 +95,10 @@ pub struct QcTargetIn {
     mean: Option<f64>,
     /// Greater than zero.
     sd: Option<f64>,
+    /// "manufacturer" (the default) or "establishing".
+    source: Option<String>,
+    /// With source "establishing": 10 to 100, 20 when absent.
+    establish_n: Option<i64>,
 }
 
 /// A target version.
@@ -97,9 +108,14 @@ pub struct QcTargetOut {
     lot_id: String,
     instrument_id: String,
     version: i64,
-    mean: f64,
-    sd: f64,
+    /// Absent while the target is being established.
+    mean: Option<f64>,
+    /// Absent while the target is being established.
+    sd: Option<f64>,
+    /// manufacturer, establishing or established.
     source: String,
+    /// How many values establish it (source "establishing").
+    establish_n: Option<i64>,
 }
 
 /// The rules of an investigation on an instrument.
@@ -395,6 +411,51 @@ pub(crate) async fn post_lot(
     ))
 }
 
+fn lot_out(record: benchwork_store::QcLotRecord) -> QcLotOut {
+    QcLotOut {
+        id: record.id.to_string(),
+        material_id: record.material_id.to_string(),
+        lot_number: record.lot_number,
+        expires_on: record.expires_on,
+        status: record.status,
+    }
+}
+
+/// Makes a parallel lot current; the current lot of its material is retired in the same transaction
+/// (ManageQc). Refused (422) unless the lot is parallel, in date, and has a fixed target wherever the
+/// current lot has one.
+#[utoipa::path(post, path = "/api/v1/qc/lots/{id}/promote", params(("id" = String, Path)),
+    responses((status = 200, body = QcLotOut), (status = 422, body = crate::api::Problem), (status = 404, body = crate::api::Problem), (status = 403, body = crate::api::Problem)))]
+pub(crate) async fn post_promote_lot(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<QcLotOut>, ApiError> {
+    let record = qc::promote_lot(&state.ctx, &actor, &id).await?;
+    Ok(Json(lot_out(record)))
+}
+
+/// Why a lot is retired.
+#[derive(Serialize, Deserialize, ToSchema, Default)]
+#[serde(default)]
+pub struct QcLotRetireIn {
+    /// Up to 500 characters.
+    reason: String,
+}
+
+/// Retires a lot with a reason (ManageQc); runs no longer take its values.
+#[utoipa::path(post, path = "/api/v1/qc/lots/{id}/retire", params(("id" = String, Path)), request_body = QcLotRetireIn,
+    responses((status = 200, body = QcLotOut), (status = 422, body = crate::api::Problem), (status = 404, body = crate::api::Problem), (status = 403, body = crate::api::Problem)))]
+pub(crate) async fn post_retire_lot(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<QcLotRetireIn>,
+) -> Result<Json<QcLotOut>, ApiError> {
+    let record = qc::retire_lot(&state.ctx, &actor, &id, &input.reason).await?;
+    Ok(Json(lot_out(record)))
+}
+
 /// Sets a lot's target on an instrument for an investigation: a new version (ManageQc).
 #[utoipa::path(post, path = "/api/v1/qc/targets", request_body = QcTargetIn,
     responses((status = 201, body = QcTargetOut), (status = 422, body = crate::api::Problem), (status = 403, body = crate::api::Problem)))]
@@ -403,6 +464,56 @@ pub(crate) async fn post_target(
     ApiCaller(actor): ApiCaller,
     ApiJson(input): ApiJson<QcTargetIn>,
 ) -> Result<(StatusCode, Json<QcTargetOut>), ApiError> {
+    match input.source.as_deref().unwrap_or("manufacturer") {
+        "manufacturer" if input.establish_n.is_none() => {}
+        "manufacturer" => {
+            return Err(AppError::Invalid(vec![FieldError::new(
+                "establish_n",
+                "establish_n is only for source \"establishing\"",
+            )])
+            .into());
+        }
+        "establishing" if input.mean.is_some() || input.sd.is_some() => {
+            return Err(AppError::Invalid(vec![FieldError::new(
+                "source",
+                "a target established from runs has no mean or SD yet",
+            )])
+            .into());
+        }
+        "establishing" => {
+            let record = qc::establish_target(
+                &state.ctx,
+                &actor,
+                &EstablishInput {
+                    lot: input.lot,
+                    instrument: input.instrument,
+                    investigation: input.investigation,
+                    establish_n: input.establish_n.map(|n| n.to_string()).unwrap_or_default(),
+                },
+            )
+            .await?;
+            return Ok((
+                StatusCode::CREATED,
+                Json(QcTargetOut {
+                    id: record.id.to_string(),
+                    lot_id: record.lot_id.to_string(),
+                    instrument_id: record.instrument_id.to_string(),
+                    version: record.version,
+                    mean: None,
+                    sd: None,
+                    source: "establishing".into(),
+                    establish_n: Some(record.establish_n),
+                }),
+            ));
+        }
+        _ => {
+            return Err(AppError::Invalid(vec![FieldError::new(
+                "source",
+                "source is \"manufacturer\" or \"establishing\"",
+            )])
+            .into());
+        }
+    }
     let record = qc::set_target(
         &state.ctx,
         &actor,
@@ -422,9 +533,10 @@ pub(crate) async fn post_target(
             lot_id: record.lot_id.to_string(),
             instrument_id: record.instrument_id.to_string(),
             version: record.version,
-            mean: record.mean,
-            sd: record.sd,
+            mean: Some(record.mean),
+            sd: Some(record.sd),
             source: record.source,
+            establish_n: None,
         }),
     ))
 }

@@ -46,6 +46,9 @@ pub struct QcChartSegmentOut {
     lot: String,
     target_mean: Option<f64>,
     target_sd: Option<f64>,
+    /// Set while the lot's target is being established: the target above is
+    /// then the running mean and SD of this many values so far.
+    establishing_from: Option<usize>,
 }
 
 /// A rule that fired on a run of the chart.
@@ -119,6 +122,7 @@ impl From<&QcChart> for QcChartOut {
                     lot: segment.lot.clone(),
                     target_mean: segment.target.map(|(mean, _)| mean),
                     target_sd: segment.target.map(|(_, sd)| sd),
+                    establishing_from: segment.establishing,
                 })
                 .collect(),
             violations: chart
@@ -155,7 +159,8 @@ impl From<&QcChart> for QcChartOut {
     ("investigation" = String, Query, description = "investigation code, for example K"),
     ("level" = i64, Query, description = "QC level, 1 to 3"),
     ("from" = Option<String>, Query, description = "first day, YYYY-MM-DD (Europe/London)"),
-    ("to" = Option<String>, Query, description = "last day included, YYYY-MM-DD")),
+    ("to" = Option<String>, Query, description = "last day included, YYYY-MM-DD"),
+    ("lot" = Option<String>, Query, description = "a lot id to draw (for example a parallel lot); default: the lot in use")),
     responses((status = 200, body = QcChartOut), (status = 422, body = crate::api::Problem),
         (status = 404, body = crate::api::Problem), (status = 403, body = crate::api::Problem)))]
 pub(crate) async fn get_qc_chart(
@@ -173,6 +178,7 @@ pub(crate) async fn get_qc_chart(
             level: form.value("level").into(),
             from: form.value("from").into(),
             to: form.value("to").into(),
+            lot: form.value("lot").into(),
         },
     )
     .await?;

@@ -239,6 +239,17 @@ pub fn levey_jennings_svg(chart: &QcChart) -> String {
             }
         }
         svg.push_str("</g>");
+        if let Some(n) = segment.establishing {
+            let _ = write!(
+                svg,
+                r#"<text class="lj-annotation lj-establishing" x="{:.1}" y="{:.1}" fill="{BLUE}">Lot {}: target being established (running mean {}, SD {} of {n} values so far)</text>"#,
+                x1 + 3.0,
+                TOP + PLOT_H - 6.0,
+                escape(&segment.lot),
+                number(mean),
+                number(sd)
+            );
+        }
         if index > 0 {
             let previous = &chart.segments[index - 1];
             let what = if previous.lot != segment.lot {
@@ -442,6 +453,7 @@ mod tests {
             at: Timestamp::from_second(1_790_000_000 + day * 86_400).unwrap(),
             decision: decision.into(),
             lot: lot.into(),
+            lot_id: Uuid::nil(),
             value: 4.0 + z * 0.1,
             z: Some(z),
             target: Some((4.0, 0.1)),
@@ -459,6 +471,7 @@ mod tests {
                     last: index,
                     lot: point.lot.clone(),
                     target: point.target,
+                    establishing: None,
                 }),
             }
         }
@@ -475,6 +488,7 @@ mod tests {
             level: 1,
             from: jiff::civil::date(2026, 9, 1),
             to: jiff::civil::date(2026, 11, 25),
+            lot: None,
             points,
             parallel: Vec::new(),
             segments,

@@ -250,12 +250,18 @@ fn lot_fields(setup: &RunSetup) -> Vec<LotField> {
                     ""
                 }
             ),
-            hint: match &in_use.target {
-                Some(target) => format!(
+            hint: match (&in_use.target, &in_use.establishing) {
+                (Some(target), _) => format!(
                     "Target {} ± {} (SD); expires {}",
                     target.mean, target.sd, in_use.lot.expires_on
                 ),
-                None => format!("No target set yet; expires {}", in_use.lot.expires_on),
+                (None, Some((establishing, count))) => format!(
+                    "Target being established: {} of {} values; expires {}",
+                    count.min(&establishing.establish_n),
+                    establishing.establish_n,
+                    in_use.lot.expires_on
+                ),
+                (None, None) => format!("No target set yet; expires {}", in_use.lot.expires_on),
             },
         })
         .collect()

@@ -94,6 +94,8 @@ struct ChartView {
     svg: String,
     summary: String,
     export: String,
+    /// Other lots of the chart's runs to draw instead: (link, lot number).
+    lots: Vec<(String, String)>,
     rows: Vec<PointRow>,
     parallel: Vec<PointRow>,
     /// (when, rule, scope, points on this level of all points).
@@ -131,13 +133,42 @@ fn view_of(chart: &QcChart) -> ChartView {
         svg: levey_jennings_svg(chart),
         summary: summary(chart),
         export: format!(
-            "/qc/charts.svg?instrument={}&investigation={}&level={}&from={}&to={}",
+            "/qc/charts.svg?instrument={}&investigation={}&level={}&from={}&to={}{}",
             chart.instrument.id,
             urlencoding(&chart.investigation_code),
             chart.level,
             chart.from,
-            chart.to
+            chart.to,
+            chart
+                .lot
+                .map(|lot| format!("&lot={lot}"))
+                .unwrap_or_default()
         ),
+        lots: {
+            let mut lots: Vec<(String, String)> = Vec::new();
+            for point in chart.points.iter().chain(&chart.parallel) {
+                if chart.lot != Some(point.lot_id)
+                    && !lots.iter().any(|(_, number)| *number == point.lot)
+                {
+                    lots.push((
+                        format!(
+                            "/qc/charts?instrument={}&investigation={}&level={}&from={}&to={}&lot={}",
+                            chart.instrument.id,
+                            urlencoding(&chart.investigation_code),
+                            chart.level,
+                            chart.from,
+                            chart.to,
+                            point.lot_id
+                        ),
+                        point.lot.clone(),
+                    ));
+                }
+            }
+            if lots.len() < 2 && chart.lot.is_none() {
+                lots.clear();
+            }
+            lots
+        },
         rows: chart.points.iter().map(point_row).collect(),
         parallel: chart.parallel.iter().map(point_row).collect(),
         violations: chart
@@ -196,6 +227,7 @@ fn chart_input(form: &FormState) -> ChartInput {
         level: form.value("level").into(),
         from: form.value("from").into(),
         to: form.value("to").into(),
+        lot: form.value("lot").into(),
     }
 }
 

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use benchwork_app::qc::{self, LotInput, MaterialInput, RulesInput, TargetInput};
+use benchwork_app::qc::{self, EstablishInput, LotInput, MaterialInput, RulesInput, TargetInput};
 use benchwork_app::qc_setup::{self, QcSetup};
 use benchwork_app::{AppError, FieldError};
 use benchwork_domain::staff::Permission;
@@ -34,10 +34,19 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/qc/setup/lots/new", get(get_lot).post(post_lot))
         .route("/qc/setup/targets/new", get(get_target).post(post_target))
         .route("/qc/setup/rules", get(get_rules).post(post_rules))
+        .route(
+            "/qc/setup/lots/{id}/promote",
+            get(get_promote).post(post_promote),
+        )
+        .route(
+            "/qc/setup/lots/{id}/retire",
+            get(get_retire).post(post_retire),
+        )
 }
 
 /// One lot row of the set-up page.
 struct LotRow {
+    id: String,
     department: String,
     material: String,
     manufacturer: String,
@@ -97,6 +106,22 @@ fn series_rows(setup: &QcSetup) -> Vec<SeriesRow> {
             target.version
         ));
     }
+    for target in &setup.establishing {
+        let index = row_of(
+            &mut rows,
+            &target.instrument_name,
+            &target.investigation_code,
+        );
+        rows[index].targets.push(format!(
+            "Level {} {} lot {}: target being established from runs, {} of {} values (version {})",
+            target.level,
+            target.material_name,
+            target.lot_number,
+            target.count.min(target.establish_n),
+            target.establish_n,
+            target.version
+        ));
+    }
     for rules in &setup.rules {
         let index = row_of(&mut rows, &rules.instrument_name, &rules.investigation_code);
         rows[index].rules = format!("{} (version {})", rules.rules, rules.version);
@@ -122,13 +147,22 @@ async fn get_setup(
             .materials
             .iter()
             .map(|row| {
-                let (lot_number, expires_on, status) = match &row.lot {
-                    Some((_, number, expires, status)) => {
-                        (number.clone(), expires.clone(), status.clone())
-                    }
-                    None => ("No lot yet".into(), String::new(), String::new()),
+                let (id, lot_number, expires_on, status) = match &row.lot {
+                    Some((id, number, expires, status)) => (
+                        id.to_string(),
+                        number.clone(),
+                        expires.clone(),
+                        status.clone(),
+                    ),
+                    None => (
+                        String::new(),
+                        "No lot yet".into(),
+                        String::new(),
+                        String::new(),
+                    ),
                 };
                 LotRow {
+                    id,
                     department: row.department_name.clone(),
                     material: row.name.clone(),
                     manufacturer: row.manufacturer.clone(),
@@ -191,7 +225,7 @@ impl Field {
 struct FormPage {
     page: Page,
     form: FormState,
-    action: &'static str,
+    action: String,
     intro: String,
     fields: Vec<Field>,
     submit: &'static str,
@@ -341,9 +375,24 @@ async fn show_form(
                 Field::select("instrument", "Instrument", "", instrument_options(&setup)),
                 Field::text("investigation", "Investigation code", "For example K, NA, CREA or GLU")
                     .narrow(),
+                Field::select(
+                    "source",
+                    "Source of the target",
+                    "A target established from runs is for a parallel lot: its values do not decide runs until the mean and SD are fixed from the first N values of accepted runs",
+                    vec![
+                        ("manufacturer".into(), "The manufacturer's mean and SD".into()),
+                        ("establish".into(), "Established from the first N runs".into()),
+                    ],
+                ),
                 Field::text("mean", "Target mean", "The manufacturer's mean for this instrument")
                     .narrow(),
                 Field::text("sd", "Target SD", "Greater than zero").narrow(),
+                Field::text(
+                    "establish_n",
+                    "N: values to establish the target from",
+                    "Only when established from runs: 10 to 100, 20 if left empty",
+                )
+                .narrow(),
             ],
             "Set target",
             "set-target",
@@ -366,7 +415,7 @@ async fn show_form(
     let page = FormPage {
         page: Page::new(title, signed_in, "qc", None).with_errors(form.has_errors()),
         form,
-        action,
+        action: action.to_owned(),
         intro,
         fields,
         submit,
@@ -377,8 +426,10 @@ async fn show_form(
 
 async fn get_form(state: AppState, signed_in: SignedIn, kind: Kind) -> Result<Response, WebError> {
     let mut form = FormState::default();
-    if let Kind::Lot = kind {
-        form.set("status", "current");
+    match kind {
+        Kind::Lot => form.set("status", "current"),
+        Kind::Target => form.set("source", "manufacturer"),
+        _ => {}
     }
     show_form(&state, &signed_in, kind, form, StatusCode::OK).await
 }
@@ -489,6 +540,30 @@ async fn post_target(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let form = FormState::from_fields(&fields);
+    if form.value("source") == "establish" {
+        let result = if !form.value("mean").trim().is_empty() || !form.value("sd").trim().is_empty()
+        {
+            Err(AppError::Invalid(vec![FieldError::new(
+                "source",
+                "a target established from runs has no mean or SD yet: clear them, or choose the manufacturer's mean and SD",
+            )]))
+        } else {
+            let input = EstablishInput {
+                lot: form.value("lot").into(),
+                instrument: form.value("instrument").into(),
+                investigation: form.value("investigation").trim().to_uppercase(),
+                establish_n: form.value("establish_n").into(),
+            };
+            qc::establish_target(&state.ctx, signed_in.actor(), &input).await
+        };
+        return outcome(&state, &signed_in, Kind::Target, form, result, |target| {
+            format!(
+                "QC target being established from the first {} values of accepted runs (version {})",
+                target.establish_n, target.version
+            )
+        })
+        .await;
+    }
     let input = TargetInput {
         lot: form.value("lot").into(),
         instrument: form.value("instrument").into(),
@@ -496,7 +571,14 @@ async fn post_target(
         mean: form.value("mean").into(),
         sd: form.value("sd").into(),
     };
-    let result = qc::set_target(&state.ctx, signed_in.actor(), &input).await;
+    let result = if form.value("establish_n").trim().is_empty() {
+        qc::set_target(&state.ctx, signed_in.actor(), &input).await
+    } else {
+        Err(AppError::Invalid(vec![FieldError::new(
+            "establish_n",
+            "N is only for a target established from runs: clear it, or choose that source",
+        )]))
+    };
     outcome(&state, &signed_in, Kind::Target, form, result, |target| {
         format!(
             "QC target set: mean {}, SD {} (version {})",
@@ -522,6 +604,155 @@ async fn post_rules(
         format!("QC rules set: {} (version {})", rules.rules, rules.version)
     })
     .await
+}
+
+/// Which lot change.
+#[derive(Clone, Copy)]
+enum LotChange {
+    Promote,
+    Retire,
+}
+
+/// The confirmation page of a lot change: promoting needs no input, retiring
+/// a reason.
+async fn show_lot_change(
+    state: &AppState,
+    signed_in: &SignedIn,
+    id: &str,
+    change: LotChange,
+    form: FormState,
+    status: StatusCode,
+) -> Result<Response, WebError> {
+    let (lot, material) = qc::get_lot(&state.ctx, signed_in.actor(), id).await?;
+    let what = format!(
+        "{} level {} lot {} ({}, expires {})",
+        material.name, material.level, lot.lot_number, lot.status, lot.expires_on
+    );
+    let (title, intro, fields, submit, submit_id, verb) = match change {
+        LotChange::Promote => (
+            "Make a QC lot current",
+            format!(
+                "Make {what} the current lot: its values will decide QC runs, and the current lot of this material will be retired at the same time. It needs a fixed target wherever the current lot has one."
+            ),
+            Vec::new(),
+            "Make current",
+            "promote-lot",
+            "promote",
+        ),
+        LotChange::Retire => (
+            "Retire a QC lot",
+            format!(
+                "Retire {what}: runs will no longer take its values. If it is the current lot, runs are judged on the other levels until another lot is made current."
+            ),
+            vec![Field::text(
+                "reason",
+                "Reason",
+                "For example: vial stability exceeded, or replaced by a new lot",
+            )],
+            "Retire lot",
+            "retire-lot",
+            "retire",
+        ),
+    };
+    let page = FormPage {
+        page: Page::new(title, signed_in, "qc", None).with_errors(form.has_errors()),
+        form,
+        action: format!("/qc/setup/lots/{}/{verb}", lot.id),
+        intro,
+        fields,
+        submit,
+        submit_id,
+    };
+    Ok((status, page).into_response())
+}
+
+async fn get_promote(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, WebError> {
+    show_lot_change(
+        &state,
+        &signed_in,
+        &id,
+        LotChange::Promote,
+        FormState::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn get_retire(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, WebError> {
+    show_lot_change(
+        &state,
+        &signed_in,
+        &id,
+        LotChange::Retire,
+        FormState::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn lot_change_outcome(
+    state: &AppState,
+    signed_in: &SignedIn,
+    id: &str,
+    change: LotChange,
+    form: FormState,
+    result: Result<benchwork_store::QcLotRecord, AppError>,
+) -> Result<Response, WebError> {
+    match result {
+        Ok(lot) => Ok(redirect_with_flash(
+            state,
+            "/qc/setup",
+            &match change {
+                LotChange::Promote => format!(
+                    "QC lot {} is now current; the previous current lot is retired",
+                    lot.lot_number
+                ),
+                LotChange::Retire => format!("QC lot {} retired", lot.lot_number),
+            },
+        )),
+        Err(AppError::Invalid(errors)) => {
+            show_lot_change(
+                state,
+                signed_in,
+                id,
+                change,
+                form.with_errors(errors),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn post_promote(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = FormState::from_fields(&fields);
+    let result = qc::promote_lot(&state.ctx, signed_in.actor(), &id).await;
+    lot_change_outcome(&state, &signed_in, &id, LotChange::Promote, form, result).await
+}
+
+async fn post_retire(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = FormState::from_fields(&fields);
+    let result = qc::retire_lot(&state.ctx, signed_in.actor(), &id, form.value("reason")).await;
+    lot_change_outcome(&state, &signed_in, &id, LotChange::Retire, form, result).await
 }
 
 /// Whether the set-up link shows on the QC overview.

@@ -36,6 +36,7 @@ mod turnaround;
 mod verification;
 // Issue 4: internal quality control.
 mod qc;
+mod qc_lots;
 mod qc_setup;
 // Issue 6 item 1: alert (critical) limits.
 mod alert_limits;

@@ -268,6 +268,11 @@ fn page_routes() -> Vec<Route> {
         page(Method::POST, "/critical/{result}/attempts", ENTER_RESULTS),
         page(Method::POST, "/critical/{result}/decision", VIEW_PATIENTS),
         page(Method::POST, "/critical/{result}/take", ENTER_RESULTS),
+        // QC lot life cycle (issue 4). Before sign-out, which must stay last.
+        page(Method::GET, "/qc/setup/lots/{result}/promote", MANAGE_QC),
+        page(Method::POST, "/qc/setup/lots/{result}/promote", MANAGE_QC),
+        page(Method::GET, "/qc/setup/lots/{result}/retire", MANAGE_QC),
+        page(Method::POST, "/qc/setup/lots/{result}/retire", MANAGE_QC),
         page(Method::POST, "/sign-out", Need::SignedIn),
     ]
 }
@@ -552,6 +557,19 @@ fn api_routes() -> Vec<Route> {
             "/api/v1/alert-limits/{investigation}/versions/99/approve",
             APPROVE_ALERT_LIMITS,
             None,
+        ),
+        // QC lot life cycle (issue 4).
+        api(
+            Method::POST,
+            "/api/v1/qc/lots/{result}/promote",
+            MANAGE_QC,
+            None,
+        ),
+        api(
+            Method::POST,
+            "/api/v1/qc/lots/{result}/retire",
+            MANAGE_QC,
+            Some("{}"),
         ),
     ]
 }
