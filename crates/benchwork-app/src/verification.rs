@@ -203,7 +203,10 @@ pub async fn amend_result_value(
     let (Some(value), Some(reason), true) = (value, reason, errors.is_empty()) else {
         return Err(AppError::Invalid(errors));
     };
-    let critical = parts.critical_limits.as_ref().map(|limits| limits.limits);
+    // The critical limits copied into the result when it was produced (the
+    // approved alert limits for this patient and request), never the
+    // catalogue's: an amendment is flagged as the first value was.
+    let critical = copied_critical_limits(&record);
     let new_flag = value.number().and_then(|number| {
         flag_as_applied(
             number,
@@ -305,8 +308,20 @@ fn unit_of(parts: &benchwork_domain::catalogue::InvestigationParts) -> Option<St
     }
 }
 
+/// The critical limits copied into a result when it was produced.
+fn copied_critical_limits(
+    record: &ResultReviewRecord,
+) -> Option<benchwork_domain::reference::CriticalLimits> {
+    benchwork_domain::reference::CriticalLimits::new(
+        record.critical_low,
+        record.critical_high,
+        true,
+    )
+    .ok()
+}
+
 /// The flag of a new value against the interval copied into the result
-/// when it was produced and the version's critical limits.
+/// when it was produced and the critical limits copied with it.
 fn flag_as_applied(
     number: f64,
     low: Option<f64>,
@@ -409,7 +424,7 @@ async fn recalculate(
             calculated.reference_low,
             calculated.reference_high,
             calculated.reference_source.as_deref(),
-            parts.critical_limits.as_ref().map(|limits| limits.limits),
+            copied_critical_limits(&calculated),
         );
         let reason = AmendmentReason::parse(INPUT_AMENDED)
             .map_err(|error| AppError::Internal(anyhow::anyhow!("{error}")))?;

@@ -71,6 +71,10 @@ pub struct ResultReviewRecord {
     pub reference_source: Option<String>,
     /// The communication category of the alert limit the value reached.
     pub critical_category: Option<String>,
+    /// The critical limits copied into the result when it was produced.
+    pub critical_low: Option<f64>,
+    /// See `critical_low`.
+    pub critical_high: Option<f64>,
     /// Status code.
     pub status: String,
     /// Version.
@@ -203,6 +207,8 @@ fn review_from_row(row: &(impl RowExt + RealExt)) -> StoreResult<ResultReviewRec
         reference_high: row.opt_real("reference_high")?,
         reference_source: row.opt_text("reference_source")?,
         critical_category: row.opt_text("critical_category")?,
+        critical_low: row.opt_real("critical_low")?,
+        critical_high: row.opt_real("critical_high")?,
         status: row.text("status")?,
         version: row.int("version")?,
         produced_by: UserId(row.uuid("produced_by")?),
@@ -238,7 +244,7 @@ impl Store {
                  res.investigation_id, res.investigation_version, res.value_text, res.unit, res.flag, \
                  res.reference_low, res.reference_high, res.reference_source, res.status, res.version, \
                  res.produced_by, res.verified_by, res.verified_at, res.authorised_by, res.authorised_at, \
-                 res.critical_category \
+                 res.critical_category, res.critical_low, res.critical_high \
                  FROM result res JOIN lab_request r ON r.id = res.request_id \
                  JOIN user_department scope ON scope.department_id = r.department_id AND scope.user_id = $2 \
                  JOIN investigation i ON i.id = res.investigation_id \

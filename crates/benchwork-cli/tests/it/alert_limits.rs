@@ -387,3 +387,58 @@ both_engines!(bad_alert_limits_are_refused_with_the_entry_kept, |app| {
     assert_eq!(versions(&app, "K").await.len(), 1);
     assert_eq!(count_events(&app, "alert_limits.proposed").await, 12);
 });
+
+both_engines!(
+    an_amended_value_is_flagged_with_the_limits_copied_into_the_result,
+    |app| {
+        // Arrange: a CRP of 320 on a ward request is H (the CRP critical
+        // limit applies to primary-care requests only), and is released.
+        app.seed_demo().await;
+        let (accession, ward) = result_for(&app, &DANIEL, "inpatient", "CRP", "320").await;
+        let (primary_accession, primary) =
+            result_for(&app, &DANIEL, "primary-care", "CRP", "320").await;
+        let practitioner = app.sign_in_demo("practitioner").await;
+        let consultant = app.sign_in_demo("consultant").await;
+        for result in [&ward, &primary] {
+            let id = result.id;
+            practitioner
+                .post(&format!("/results/{id}/verify"), &[])
+                .await;
+            let response = consultant
+                .post(&format!("/results/{id}/authorise"), &[])
+                .await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        }
+
+        // Act: both amended to 330.
+        for (result, accession) in [(&ward, &accession), (&primary, &primary_accession)] {
+            let accession = accession.to_string();
+            let response = consultant
+                .post(
+                    &format!("/results/{}/amend", result.id),
+                    &[
+                        ("accession", accession.as_str()),
+                        ("value", "330"),
+                        ("reason", "transcription error"),
+                    ],
+                )
+                .await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        }
+
+        // Assert: the ward value stays H, the primary-care value stays HH.
+        let ward_after = results_of(&app, &accession)
+            .await
+            .into_iter()
+            .find(|result| result.code == "CRP")
+            .unwrap();
+        assert_eq!(ward_after.value_text, "330");
+        assert_eq!(ward_after.flag.as_deref(), Some("H"));
+        let primary_after = results_of(&app, &primary_accession)
+            .await
+            .into_iter()
+            .find(|result| result.code == "CRP")
+            .unwrap();
+        assert_eq!(primary_after.flag.as_deref(), Some("HH"));
+    }
+);
