@@ -10,17 +10,14 @@
 //! decision needs the clinical scientist or consultant role
 //! ([`benchwork_domain::critical::may_decide`]).
 
-use std::collections::HashMap;
-
 use benchwork_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
 use benchwork_domain::critical::{
     EscalationStep, check_attempt, check_decision_reason, deadline, default_chain, may_decide,
     parse_roles,
 };
-use benchwork_domain::ids::{DepartmentId, IncidentId, NotificationId, UserId};
+use benchwork_domain::ids::{DepartmentId, IncidentId, NotificationId};
 use benchwork_domain::incident::{IncidentCategory, IncidentKind, Severity};
 use benchwork_domain::reference::Flag;
-use benchwork_domain::request::RequestId;
 use benchwork_domain::result::ResultId;
 use benchwork_domain::result_state::VerifiedResult;
 use benchwork_domain::staff::{Permission, Role};
@@ -373,23 +370,6 @@ pub async fn board(ctx: &Ctx, actor: &Actor) -> AppResult<Vec<CriticalTaskRecord
         return Ok(Vec::new());
     }
     list(ctx, actor, true).await
-}
-
-/// The tasks of a request, by result, newest first (for the report). The
-/// caller has already checked that the actor may read the request.
-pub async fn of_request(
-    ctx: &Ctx,
-    request: RequestId,
-) -> AppResult<HashMap<ResultId, Vec<CriticalTaskRecord>>> {
-    let mut by_result: HashMap<ResultId, Vec<CriticalTaskRecord>> = HashMap::new();
-    for task in ctx
-        .store
-        .list_critical_tasks_of(Some(request), None)
-        .await?
-    {
-        by_result.entry(task.result_id).or_default().push(task);
-    }
-    Ok(by_result)
 }
 
 /// The tasks of a patient, newest first (for the patient's results). The
@@ -754,11 +734,6 @@ pub async fn compliance(
         })
         .collect();
     Ok(benchwork_domain::critical::compliance(&inputs))
-}
-
-/// Whether `user` handles the task (for display).
-pub fn handled_by(task: &CriticalTaskRecord, user: UserId) -> bool {
-    task.handler_id == Some(user)
 }
 
 /// The critical-result tasks of a request of the actor's departments with

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use crate::audit::insert_events;
-use crate::incidents::NewIncidentRecord;
+use crate::incidents::{NewIncidentRecord, insert_incident};
 use crate::jobs::NewJob;
 use crate::notifications::NewNotification;
 use crate::row::RowExt;
@@ -740,42 +740,7 @@ impl Store {
                     insert_job!(tx, job, step.at);
                 }
                 if let Some(incident) = &step.incident {
-                    sqlx::query("INSERT INTO counter (name, value) VALUES ('incident', 0) ON CONFLICT (name) DO NOTHING")
-                        .execute(&mut *tx)
-                        .await?;
-                    let number: i64 = sqlx::query_scalar(
-                        "UPDATE counter SET value = value + 1 WHERE name = 'incident' RETURNING value",
-                    )
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO incident (id, number, department_id, kind, category, severity, status, title, description, \
-                         raised_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10, $10)",
-                    )
-                    .bind(incident.id.0)
-                    .bind(number)
-                    .bind(incident.department_id.0)
-                    .bind(incident.kind.as_str())
-                    .bind(incident.category.as_str())
-                    .bind(incident.severity.as_str())
-                    .bind(incident.title.as_str())
-                    .bind(incident.description.as_str())
-                    .bind(incident.raised_by.0)
-                    .bind(micros(incident.created_at))
-                    .execute(&mut *tx)
-                    .await?;
-                    for (record_type, record_id, label) in &incident.links {
-                        sqlx::query(
-                            "INSERT INTO incident_link (incident_id, record_type, record_id, label, created_at) VALUES ($1, $2, $3, $4, $5)",
-                        )
-                        .bind(incident.id.0)
-                        .bind(record_type.as_str())
-                        .bind(record_id.as_str())
-                        .bind(label.as_str())
-                        .bind(micros(incident.created_at))
-                        .execute(&mut *tx)
-                        .await?;
-                    }
+                    insert_incident!(tx, incident);
                 }
                 insert_events!(tx, events);
             }

@@ -10,23 +10,18 @@
 //! invariants; the pages, the board and the API.
 
 use benchwork_app::critical::{self, AttemptInput};
-use benchwork_app::{Actor, AppError, Clock};
+use benchwork_app::{AppError, Clock};
 use benchwork_domain::request::AccessionNumber;
 use benchwork_store::{AuditFilter, CriticalTaskRecord};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::flow::{DANIEL, book, enter, page, results_of, specimen_steps};
+use crate::flow::{DANIEL, actor, book, enter, page, results_of, specimen_steps};
 use crate::helpers::{Session, TestApp, client, csrf_of};
 
 fn minutes(n: i64) -> jiff::SignedDuration {
     jiff::SignedDuration::from_mins(n)
-}
-
-async fn actor(app: &TestApp, username: &str) -> Actor {
-    let user = app.ctx.store.get_user_by_username(username).await.unwrap();
-    benchwork_app::auth::actor_from(&user, None).unwrap()
 }
 
 /// Books potassium for Daniel Hughes, enters `value` as the associate;

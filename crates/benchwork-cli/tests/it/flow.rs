@@ -218,3 +218,24 @@ pub async fn result_id(app: &TestApp, accession: &AccessionNumber, code: &str) -
         .id
         .to_string()
 }
+
+/// A POST on the API: its status and JSON body.
+pub async fn api_post_json(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    api_status_json(app, token, Method::POST, path, Some(body)).await
+}
+
+/// A GET on the API: its status and JSON body.
+pub async fn api_get_json(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
+    api_status_json(app, token, Method::GET, path, None).await
+}
+
+/// A demo account as an app actor, for calling the app directly.
+pub async fn actor(app: &TestApp, username: &str) -> benchwork_app::Actor {
+    let user = app.ctx.store.get_user_by_username(username).await.unwrap();
+    benchwork_app::auth::actor_from(&user, None).unwrap()
+}

@@ -17,39 +17,12 @@ use serde_json::{Value, json};
 use benchwork_app::Clock;
 
 use crate::both_engines;
-use crate::flow::{DANIEL, book, results_of, specimen_steps};
-use crate::helpers::{Session, TestApp, client};
+use crate::flow::{
+    DANIEL, api_get_json as get, api_post_json as post, api_status_json, book, results_of,
+    specimen_steps,
+};
+use crate::helpers::{Session, TestApp};
 use crate::roles::location;
-
-async fn api(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = client()
-        .request(method, format!("{}{path}", app.address))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    api(app, token, reqwest::Method::POST, path, Some(body)).await
-}
-
-async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
-    api(app, token, reqwest::Method::GET, path, None).await
-}
 
 /// The demo chemistry analyser.
 async fn chemistry_analyser(app: &TestApp, token: &str) -> String {
@@ -765,7 +738,7 @@ both_engines!(bad_qc_set_up_is_refused_with_nothing_stored, |app| {
     );
     assert!(problem.to_string().contains("lot_number"));
 
-    let (status, problem) = api(
+    let (status, problem) = api_status_json(
         &app,
         &token,
         reqwest::Method::PUT,
@@ -774,7 +747,7 @@ both_engines!(bad_qc_set_up_is_refused_with_nothing_stored, |app| {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-    let (status, body) = api(
+    let (status, body) = api_status_json(
         &app,
         &token,
         reqwest::Method::PUT,

@@ -10,45 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::helpers::{TestApp, client};
-
-async fn api(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = client()
-        .request(method, format!("{}{path}", app.address))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    api(app, token, reqwest::Method::POST, path, Some(body)).await
-}
-
-async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
-    api(app, token, reqwest::Method::GET, path, None).await
-}
-
-async fn actor(app: &TestApp, username: &str) -> benchwork_app::Actor {
-    benchwork_app::auth::actor_from(
-        &app.ctx.store.get_user_by_username(username).await.unwrap(),
-        None,
-    )
-    .unwrap()
-}
+use crate::flow::{actor, api_get_json as get, api_post_json as post};
+use crate::helpers::TestApp;
 
 /// The demo K series: the chemistry analyser, the level 1 material, and the
 /// current lots as (lot id, mean, SD), level 1 first.

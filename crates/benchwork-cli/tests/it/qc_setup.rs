@@ -8,16 +8,8 @@ use benchwork_domain::westgard::RuleSet;
 use reqwest::StatusCode;
 
 use crate::both_engines;
-use crate::helpers::TestApp;
+use crate::flow::actor;
 use crate::roles::location;
-
-async fn actor(app: &TestApp, username: &str) -> benchwork_app::Actor {
-    benchwork_app::auth::actor_from(
-        &app.ctx.store.get_user_by_username(username).await.unwrap(),
-        None,
-    )
-    .unwrap()
-}
 
 both_engines!(a_quality_manager_sets_up_qc_through_the_pages, |app| {
     // Arrange
